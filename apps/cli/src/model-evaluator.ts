@@ -1,0 +1,191 @@
+/**
+ * The "model" evaluator kind: measures sub-networks of a real checkpoint on the GPU engine. Objectives are
+ * named `<task>` (the task's metric: perplexity, min; accuracy, max), `params` (active parameters, min),
+ * `macs` (multiply-accumulates per token at the throughput length, min) and `throughput` (measured prefill
+ * tokens/s at `throughputT` tokens on this device, median of `throughputRepeats` runs after a warm-up, max).
+ *
+ * Used in-process by `nas search` / `nas resume`, and as a module (`createEvaluator`) by the store's worker
+ * script when the API starts a search.
+ */
+import { fileURLToPath } from "node:url";
+import { Engine, type EngineModel } from "@nas/compute";
+import { loadTokenizer, queryHeadsFor, type ImportancePermutation, type LlamaConfig, type SubNetwork } from "@nas/model";
+import type { ObjectiveSpec } from "@nas/search";
+import type { EvaluatorFactory, SingleEvaluator } from "@nas/store";
+import { checkTaskNames, prepareTask, taskMetric, type PreparedTask, type TaskOptions } from "./tasks.ts";
+
+/** Absolute path of this module (what `serve` registers for kind "model"). */
+export const modelEvaluatorModule = fileURLToPath(import.meta.url);
+
+/** Cost objectives besides the tasks. */
+export const COST_OBJECTIVES = ["params", "macs", "throughput"] as const;
+
+/** Options stored with a search (`evaluator.options`); defaults documented per field. */
+export interface ModelEvaluatorOptions extends TaskOptions {
+  /** Task names (see ./tasks.ts). Default ["tinystories"]. */
+  tasks?: string[];
+  /** Prefill length of the throughput measurement. Default 64. */
+  throughputT?: number;
+  /** Timed prefill runs (after one warm-up); the median counts. Default 3. */
+  throughputRepeats?: number;
+  /** Importance permutation applied when the model is loaded (see ./reorder.ts). Default none. */
+  permutation?: ImportancePermutation;
+  /** How the permutation was measured (informational). */
+  reorder?: unknown;
+}
+export const modelEvaluatorDefaults = { tasks: ["tinystories"], throughputT: 64, throughputRepeats: 3 } satisfies ModelEvaluatorOptions;
+
+/**
+ * Objective specs from names: a task name or one of {@link COST_OBJECTIVES}. Throws naming a bad one.
+ *
+ * @example
+ * objectiveSpecs(["tinystories", "params", "throughput"], ["tinystories"])
+ * // [{name:"tinystories",direction:"min"},{name:"params",direction:"min"},{name:"throughput",direction:"max"}]
+ */
+export function objectiveSpecs(names: readonly string[], tasks: readonly string[], lmEval = false): ObjectiveSpec[] {
+  return names.map((name) => {
+    if (name === "params" || name === "macs") return { name, direction: "min" as const };
+    if (name === "throughput") return { name, direction: "max" as const };
+    if (!tasks.includes(name)) {
+      throw new Error(`unknown objective "${name}" (objectives are the tasks ${tasks.join(", ")} or ${COST_OBJECTIVES.join(", ")})`);
+    }
+    return { name, direction: taskMetric(name, lmEval).direction };
+  });
+}
+
+/**
+ * Parameters a sub-network uses: embeddings, final norm, untied LM head, and per kept layer its two norms,
+ * sliced attention (q/o over the kept query heads, k/v over the kept KV heads) and sliced SwiGLU MLP.
+ *
+ * @example
+ * subnetParams(config, normalizeSubnet(config, null)) // stories260K: 260,160 (tied head)
+ */
+export function subnetParams(config: LlamaConfig, subnet: SubNetwork): number {
+  const D = config.hiddenSize;
+  let n = config.vocabSize * D + D + (config.tieWordEmbeddings ? 0 : config.vocabSize * D);
+  for (let l = 0; l < config.numLayers; l++) {
+    if (!subnet.layers[l]) continue;
+    const q = queryHeadsFor(config, l, subnet.kvHeads[l]) * config.headDim;
+    const kv = subnet.kvHeads[l] * config.headDim;
+    n += 2 * D + 2 * D * q + 2 * D * kv + 3 * D * subnet.mlp[l];
+  }
+  return n;
+}
+
+/**
+ * Multiply-accumulates per token of a prefill of T tokens: matmuls (LM head included) plus attention
+ * scores and values averaged over positions ((T + 1) / 2 keys per query with causal masking).
+ */
+export function subnetMacsPerToken(config: LlamaConfig, subnet: SubNetwork, T: number): number {
+  const D = config.hiddenSize;
+  let macs = config.vocabSize * D;
+  for (let l = 0; l < config.numLayers; l++) {
+    if (!subnet.layers[l]) continue;
+    const q = queryHeadsFor(config, l, subnet.kvHeads[l]) * config.headDim;
+    const kv = subnet.kvHeads[l] * config.headDim;
+    macs += 2 * D * q + 2 * D * kv + 3 * D * subnet.mlp[l] + 2 * q * ((T + 1) / 2);
+  }
+  return macs;
+}
+
+/** Median prefill tokens/s of `subnet` at T tokens. */
+export async function measureThroughput(model: EngineModel, subnet: SubNetwork, T: number, repeats: number, signal?: AbortSignal): Promise<number> {
+  const c = model.config;
+  const len = Math.min(T, c.maxPositions);
+  const ids = Array.from({ length: len }, (_, t) => (t === 0 ? c.bosTokenId : 3 + ((t * 31) % (c.vocabSize - 3))));
+  const times: number[] = [];
+  for (let i = 0; i <= repeats; i++) {
+    if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+    const t0 = performance.now();
+    await model.forward([ids], subnet, { lastLogits: true });
+    if (i > 0) times.push(performance.now() - t0); // run 0 warms pipelines and buffers up
+  }
+  times.sort((a, b) => a - b);
+  return (len * 1000) / times[Math.floor(times.length / 2)];
+}
+
+/** Everything one candidate's measurement produced. */
+export interface SubnetMeasurement {
+  objectives: Record<string, number>;
+  metrics: Record<string, unknown>;
+}
+
+/**
+ * A reusable measurer over one loaded model: tasks prepared once, then `measure(subnet)` per candidate.
+ *
+ * @example
+ * const m = createMeasurer(model, "../shared/models/stories260K-hf", { tasks: ["tinystories"], tokens: 256 });
+ * const { objectives } = await m.measure(normalizeSubnet(model.config, null), ["tinystories", "params"]);
+ */
+export function createMeasurer(model: EngineModel, modelPath: string, options: ModelEvaluatorOptions = {}) {
+  const o = { ...modelEvaluatorDefaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ModelEvaluatorOptions &
+    typeof modelEvaluatorDefaults;
+  checkTaskNames(o.tasks);
+  const tokenizer = loadTokenizer(modelPath, { vocabSize: model.config.vocabSize });
+  const prepared: PreparedTask[] = o.tasks.map((t) => prepareTask(t, tokenizer, model, o));
+  return {
+    options: o,
+    async measure(subnet: SubNetwork, wanted: readonly string[], signal?: AbortSignal): Promise<SubnetMeasurement> {
+      const objectives: Record<string, number> = {};
+      const metrics: Record<string, unknown> = {};
+      for (const task of prepared) {
+        const r = await task.score(model, subnet, signal);
+        objectives[task.name] = r.value;
+        metrics[task.name] = r;
+      }
+      objectives.params = subnetParams(model.config, subnet);
+      objectives.macs = subnetMacsPerToken(model.config, subnet, o.throughputT);
+      if (wanted.includes("throughput")) {
+        objectives.throughput = await measureThroughput(model, subnet, o.throughputT, o.throughputRepeats, signal);
+        metrics.throughput = { tokensPerS: objectives.throughput, T: o.throughputT, repeats: o.throughputRepeats };
+      }
+      metrics.params = objectives.params;
+      metrics.macsPerToken = objectives.macs;
+      return { objectives, metrics };
+    },
+  };
+}
+
+/**
+ * A store evaluator over an already loaded model (the CLI shares one engine per process). `closeEngine`
+ * says whether the evaluator owns the engine.
+ */
+export function modelEvaluator(
+  engine: Engine,
+  model: EngineModel,
+  modelPath: string,
+  options: ModelEvaluatorOptions,
+  objectives: readonly ObjectiveSpec[],
+  closeEngine: boolean,
+): SingleEvaluator {
+  const measurer = createMeasurer(model, modelPath, options);
+  const names = objectives.map((o) => o.name);
+  const unknown = names.filter((n) => !(COST_OBJECTIVES as readonly string[]).includes(n) && !measurer.options.tasks.includes(n));
+  if (unknown.length) throw new Error(`objectives ${unknown.join(", ")} are neither tasks of this search nor ${COST_OBJECTIVES.join(", ")}`);
+  const a = engine.info;
+  return {
+    device: { description: a.description || a.device, vendor: a.vendor, architecture: a.architecture, backend: a.backend },
+    modelHash: model.source.hash,
+    async evaluate(p, ctx) {
+      const subnet = model.subnet(p.subnet as SubNetwork);
+      const m = await measurer.measure(subnet, names, ctx.signal);
+      return { objectives: names.map((n) => m.objectives[n]), metrics: m.metrics };
+    },
+    async close() {
+      if (closeEngine) await engine.close();
+    },
+  };
+}
+
+/** Module seam for the store's worker process: starts its own engine and loads the search's model. */
+export const createEvaluator: EvaluatorFactory = async (options, { search }) => {
+  const engine = await Engine.start();
+  try {
+    const o = (options ?? {}) as ModelEvaluatorOptions;
+    const model = await engine.load(search.modelPath, o.permutation ? { permutation: o.permutation } : {});
+    return modelEvaluator(engine, model, search.modelPath, o, search.objectives, true);
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+};

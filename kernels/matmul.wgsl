@@ -1,0 +1,167 @@
+// Linear layer: C[m, n] (+)= sum_{k < K} A[m, k] * W[n, k]   i.e. y = x W^T with W a PyTorch Linear weight.
+// Strides make elastic slices free: a sub-network that keeps the first K columns of W (o_proj, down_proj)
+// passes K < ldw; one that keeps the first N rows (q/k/v/gate/up) passes a smaller N. No weight is copied.
+//   A: [M, lda] from element aOff;  W: [N, ldw];  C: [M, ldc] from element cOff.
+// Specialisation (packages/compute/src/gpu/kernels.ts, matmulSpec/matmulGroups): COOP, L, TM, TN, WG, VEC4
+// (K, lda, ldw, aOff all multiples of 4: loads are vec4), ACCUM (add into C: the residual add fused in).
+//
+// Why it looks like this (measured on lavapipe 25.0 / llvmpipe, AVX2, 8 invocations per SIMD batch): every
+// storage load whose offset is not a compile-time constant is emitted as a per-invocation scalar loop with a
+// bounds check per component (~10 instructions per float), even when the offset is uniform. Loads, not FMAs,
+// are the cost, so each loaded float must feed as many FMAs as the 16 AVX registers allow, and no float may be
+// loaded twice by one subgroup. Workgroup memory does not help: inside a loop its loads take the same path, and
+// barriers turn the shader into coroutines.
+//
+// COOP (needs the subgroups feature, subgroup size >= 8; prefill and small batches): each invocation owns L rows
+// of A (rows m0 and m0 + WG) and the workgroup shares 16 columns of W. The 16 W rows are loaded once per
+// subgroup, cooperatively (invocation s of the subgroup loads columns n0 + s and n0 + 8 + s, a vec4 of k each),
+// and handed to every invocation with subgroupBroadcast. Per 4 k: L + 2 vec4 loads per invocation feed 64 L
+// FMAs. Accumulators are vec4 over 4 columns: c += a * mat4x4f(4 broadcast W vec4s) is 4 dot products.
+//
+// !COOP (decode M = 1, and the fallback without subgroups): lanes take TN columns each, the workgroup's TM
+// rows are shared.
+//#if COOP
+enable subgroups;
+//#endif
+struct Params { M: u32, N: u32, K: u32, lda: u32, ldw: u32, ldc: u32, aOff: u32, cOff: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+//#if VEC4
+@group(0) @binding(1) var<storage, read> A: array<vec4f>;
+@group(0) @binding(2) var<storage, read> W: array<vec4f>;
+// A row is addressed by its first load index; block q holds elements 4q .. 4q+3 (K is a multiple of 4).
+fn rowStart(e: u32) -> u32 { return e >> 2u; }
+fn loadA(r: u32, q: u32) -> vec4f { return A[r + q]; }
+fn loadW(r: u32, q: u32) -> vec4f { return W[r + q]; }
+//#else
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> W: array<f32>;
+// A row is addressed by its first element; in block q, elements at or past K read as 0 (the last block of a K
+// that is not a multiple of 4), their addresses clamped into the row.
+fn rowStart(e: u32) -> u32 { return e; }
+fn loadA(r: u32, q: u32) -> vec4f {
+  let k = q * 4u;
+  let last = r + p.K - 1u;
+  return select(vec4f(0.0), vec4f(A[min(r + k, last)], A[min(r + k + 1u, last)], A[min(r + k + 2u, last)], A[min(r + k + 3u, last)]),
+                vec4u(k, k + 1u, k + 2u, k + 3u) < vec4u(p.K));
+}
+fn loadW(r: u32, q: u32) -> vec4f {
+  let k = q * 4u;
+  let last = r + p.K - 1u;
+  return select(vec4f(0.0), vec4f(W[min(r + k, last)], W[min(r + k + 1u, last)], W[min(r + k + 2u, last)], W[min(r + k + 3u, last)]),
+                vec4u(k, k + 1u, k + 2u, k + 3u) < vec4u(p.K));
+}
+//#endif
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+fn put(m: u32, n: u32, v: f32) {
+  if (m < p.M && n < p.N) {
+    let c = p.cOff + m * p.ldc + n;
+//#if ACCUM
+    C[c] = C[c] + v;
+//#else
+    C[c] = v;
+//#endif
+  }
+}
+
+const WG = {{WG}}u;
+
+//#if COOP
+fn put16(m: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
+  for (var j = 0u; j < 4u; j++) {
+    put(m, n0 + j, c0[j]);
+    put(m, n0 + 4u + j, c1[j]);
+    put(m, n0 + 8u + j, c2[j]);
+    put(m, n0 + 12u + j, c3[j]);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32) {
+  // Rows depend on the invocation only, so no assumption is made about how invocations form subgroups; the 16
+  // columns are the workgroup's, so whichever invocations share a subgroup agree on them. Out-of-range rows and
+  // columns are clamped for loading (every invocation must take part in the broadcasts) and skipped when storing.
+  let m0 = wid.x * (WG * {{L}}u) + lid.x;
+  let n0 = wid.y * 16u;
+  let ra0 = rowStart(p.aOff + min(m0, p.M - 1u) * p.lda);
+//#if L2
+  let ra1 = rowStart(p.aOff + min(m0 + WG, p.M - 1u) * p.lda);
+//#endif
+  let s = sl & 7u;
+  let rw0 = rowStart(min(n0 + s, p.N - 1u) * p.ldw);
+  let rw1 = rowStart(min(n0 + 8u + s, p.N - 1u) * p.ldw);
+  var c00 = vec4f(0.0); var c01 = vec4f(0.0); var c02 = vec4f(0.0); var c03 = vec4f(0.0);
+//#if L2
+  var c10 = vec4f(0.0); var c11 = vec4f(0.0); var c12 = vec4f(0.0); var c13 = vec4f(0.0);
+//#endif
+  let blocks = (p.K + 3u) >> 2u;
+  for (var q = 0u; q < blocks; q++) {
+    let w0 = loadW(rw0, q);
+    let w1 = loadW(rw1, q);
+    let a0 = loadA(ra0, q);
+//#if L2
+    let a1 = loadA(ra1, q);
+//#endif
+    // Group g: B's column j is W[n0 + 4g + j, 4q .. 4q+3], so a * B adds the 4 dot products of columns 4g .. 4g+3.
+    {
+      let B = mat4x4f(subgroupBroadcast(w0, 0u), subgroupBroadcast(w0, 1u), subgroupBroadcast(w0, 2u), subgroupBroadcast(w0, 3u));
+      c00 += a0 * B;
+//#if L2
+      c10 += a1 * B;
+//#endif
+    }
+    {
+      let B = mat4x4f(subgroupBroadcast(w0, 4u), subgroupBroadcast(w0, 5u), subgroupBroadcast(w0, 6u), subgroupBroadcast(w0, 7u));
+      c01 += a0 * B;
+//#if L2
+      c11 += a1 * B;
+//#endif
+    }
+    {
+      let B = mat4x4f(subgroupBroadcast(w1, 0u), subgroupBroadcast(w1, 1u), subgroupBroadcast(w1, 2u), subgroupBroadcast(w1, 3u));
+      c02 += a0 * B;
+//#if L2
+      c12 += a1 * B;
+//#endif
+    }
+    {
+      let B = mat4x4f(subgroupBroadcast(w1, 4u), subgroupBroadcast(w1, 5u), subgroupBroadcast(w1, 6u), subgroupBroadcast(w1, 7u));
+      c03 += a0 * B;
+//#if L2
+      c13 += a1 * B;
+//#endif
+    }
+  }
+  put16(m0, n0, c00, c01, c02, c03);
+//#if L2
+  put16(m0 + WG, n0, c10, c11, c12, c13);
+//#endif
+}
+//#else
+const TM = {{TM}}u;
+const TN = {{TN}}u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let nBase = (wid.x * WG + lid.x) * TN;
+  let mBase = wid.y * TM;
+  // Out-of-range rows/columns are clamped for loading (always in bounds) and skipped when storing.
+  var rowA: array<u32, TM>;
+  for (var i = 0u; i < TM; i++) { rowA[i] = rowStart(p.aOff + min(mBase + i, p.M - 1u) * p.lda); }
+  var rowW: array<u32, TN>;
+  for (var j = 0u; j < TN; j++) { rowW[j] = rowStart(min(nBase + j, p.N - 1u) * p.ldw); }
+  var acc: array<array<f32, TN>, TM>;
+  let blocks = (p.K + 3u) >> 2u;
+  for (var q = 0u; q < blocks; q++) {
+    var a: array<vec4f, TM>;
+    for (var i = 0u; i < TM; i++) { a[i] = loadA(rowA[i], q); }
+    for (var j = 0u; j < TN; j++) {
+      let w = loadW(rowW[j], q);
+      for (var i = 0u; i < TM; i++) { acc[i][j] += dot(a[i], w); }
+    }
+  }
+  for (var i = 0u; i < TM; i++) {
+    for (var j = 0u; j < TN; j++) { put(mBase + i, nBase + j, acc[i][j]); }
+  }
+}
+//#endif

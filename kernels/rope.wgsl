@@ -1,0 +1,29 @@
+// Rotary position embedding, HF rotate-half convention, in place on x: [M, stride] from element xOff, holding nHeads heads of
+// headDim. For d < headDim/2 the pair (d, d + headDim/2) rotates by angle pos * invFreq[d]:
+//   x1' = x1 cos - x2 sin,  x2' = x2 cos + x1 sin.
+// cos/sin come from tables [maxPos, headDim/2] computed on the host (f32, as HF computes them; also carries
+// the llama3 rope_scaling frequencies), because WGSL's cos/sin are only accurate in [-pi, pi].
+struct Params { M: u32, nHeads: u32, headDim: u32, stride: u32, xOff: u32, infoOff: u32, _a: u32, _b: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> tokInfo: array<vec4u>; // (kvStart, nKeys, pos, seq)
+@group(0) @binding(3) var<storage, read> cosT: array<f32>;
+@group(0) @binding(4) var<storage, read> sinT: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let half = p.headDim / 2u;
+  let i = gid.x; // over nHeads * half
+  let m = gid.y + gid.z * 65535u;
+  if (i >= p.nHeads * half || m >= p.M) { return; }
+  let h = i / half;
+  let d = i % half;
+  let pos = tokInfo[p.infoOff + m].z;
+  let c = cosT[pos * half + d];
+  let s = sinT[pos * half + d];
+  let a = p.xOff + m * p.stride + h * p.headDim + d;
+  let x1 = x[a];
+  let x2 = x[a + half];
+  x[a] = x1 * c - x2 * s;
+  x[a + half] = x2 * c + x1 * s;
+}

@@ -1,0 +1,93 @@
+/**
+ * Device-side benchmarks (run inside the engine worker so no IPC or upload is timed): matmul GFLOP/s on
+ * LLaMA-2-7B projection shapes and one LLaMA-2-7B-shaped decoder layer with random weights.
+ */
+import { normalizeSubnet, type LlamaConfig, type Tensor } from "@nas/model";
+import type { Gpu } from "./device.ts";
+import { encodeLinear } from "./linear.ts";
+import { GpuModel } from "./model.ts";
+import { Recorder } from "./recorder.ts";
+import { uploadMatrix } from "./weights.ts";
+
+function randomF32(n: number, scale: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 32 - 0.5) * scale;
+  }
+  return a;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** y = x W^T with x [M, K], W [N, K]: median wall ms of `repeats` submissions after one warm-up. */
+export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: number; repeats?: number }): Promise<{ ms: number; gflops: number }> {
+  const { M, N, K } = args;
+  const A = gpu.uploadStorage(randomF32(M * K, 2, 1), "bench.A");
+  const W = uploadMatrix(gpu, "bench.W", randomF32(N * K, 2, 2), N, K);
+  const C = gpu.createBuffer(M * N * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, "bench.C");
+  const rec = new Recorder(gpu);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= (args.repeats ?? 5); i++) {
+      encodeLinear(rec, A, 0, K, M, K, W, N, C, 0, N, false);
+      const t0 = performance.now();
+      await rec.run([{ buffer: C, offset: 0, size: 4 }]);
+      if (i > 0) times.push(performance.now() - t0);
+    }
+  } finally {
+    rec.destroy();
+    gpu.releaseBuffer(A);
+    gpu.releaseBuffer(C);
+    W.chunks.forEach((c) => gpu.releaseBuffer(c.buffer));
+  }
+  const ms = median(times);
+  return { ms, gflops: (2 * M * N * K) / (ms * 1e6) };
+}
+
+/** One decoder layer of LLaMA-2-7B shape (random weights, tiny vocab so the head is negligible) at T tokens. */
+export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: number }): Promise<{ ms: number }> {
+  const D = 4096, FF = 11008, V = 64;
+  const config: LlamaConfig = {
+    architecture: "llama", hiddenSize: D, intermediateSize: FF, numLayers: 1, numHeads: 32, numKvHeads: 32, headDim: 128,
+    vocabSize: V, maxPositions: 4096, rmsNormEps: 1e-5, rope: { theta: 10000 }, tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2,
+  };
+  const t = (name: string, shape: number[], scale: number, seed: number): [string, Tensor] => {
+    const f = randomF32(shape.reduce((a, b) => a * b, 1), scale, seed);
+    return [name, { name, dtype: "F32", shape, data: new Uint8Array(f.buffer) }];
+  };
+  const p = "model.layers.0.";
+  const tensors = new Map<string, Tensor>([
+    t("model.embed_tokens.weight", [V, D], 1, 1),
+    t(`${p}input_layernorm.weight`, [D], 1, 2),
+    t(`${p}self_attn.q_proj.weight`, [D, D], 0.03, 3),
+    t(`${p}self_attn.k_proj.weight`, [D, D], 0.03, 4),
+    t(`${p}self_attn.v_proj.weight`, [D, D], 0.03, 5),
+    t(`${p}self_attn.o_proj.weight`, [D, D], 0.03, 6),
+    t(`${p}post_attention_layernorm.weight`, [D], 1, 7),
+    t(`${p}mlp.gate_proj.weight`, [FF, D], 0.03, 8),
+    t(`${p}mlp.up_proj.weight`, [FF, D], 0.03, 9),
+    t(`${p}mlp.down_proj.weight`, [D, FF], 0.03, 10),
+    t("model.norm.weight", [D], 1, 11),
+    t("lm_head.weight", [V, D], 0.03, 12),
+  ]);
+  const model = new GpuModel(gpu, config, tensors);
+  tensors.clear();
+  const subnet = normalizeSubnet(config, null);
+  const ids = Array.from({ length: args.T }, (_, i) => (i * 7) % V);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= (args.repeats ?? 3); i++) {
+      const t0 = performance.now();
+      await model.forward([ids], subnet, { lastLogits: true });
+      if (i > 0) times.push(performance.now() - t0);
+    }
+  } finally {
+    model.destroy();
+  }
+  return { ms: median(times) };
+}

@@ -1,0 +1,116 @@
+import attentionWgsl from "../../../../kernels/attention.wgsl" with { type: "text" };
+import embeddingWgsl from "../../../../kernels/embedding.wgsl" with { type: "text" };
+import logsoftmaxWgsl from "../../../../kernels/logsoftmax.wgsl" with { type: "text" };
+import matmulWgsl from "../../../../kernels/matmul.wgsl" with { type: "text" };
+import matmulQ8Wgsl from "../../../../kernels/matmul_q8.wgsl" with { type: "text" };
+import ropeWgsl from "../../../../kernels/rope.wgsl" with { type: "text" };
+import rmsnormWgsl from "../../../../kernels/rmsnorm.wgsl" with { type: "text" };
+import swigluWgsl from "../../../../kernels/swiglu.wgsl" with { type: "text" };
+import { expandTemplate, specKey, type Specialization } from "./template.ts";
+
+/** Kernel families: one WGSL file each in kernels/. */
+export const kernelSources = {
+  attention: attentionWgsl,
+  embedding: embeddingWgsl,
+  logsoftmax: logsoftmaxWgsl,
+  matmul: matmulWgsl,
+  matmul_q8: matmulQ8Wgsl,
+  rope: ropeWgsl,
+  rmsnorm: rmsnormWgsl,
+  swiglu: swigluWgsl,
+} as const;
+export type KernelFamily = keyof typeof kernelSources;
+
+/** Pipelines compiled once per (family, specialisation) and reused for the life of the device. */
+export class PipelineCache {
+  private pipelines = new Map<string, GPUComputePipeline>();
+  constructor(private device: GPUDevice) {}
+
+  get(family: KernelFamily, spec: Specialization = {}): GPUComputePipeline {
+    const key = specKey(family, spec);
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const code = expandTemplate(kernelSources[family], spec);
+      const module = this.device.createShaderModule({ code, label: key });
+      pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: key });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+}
+
+/** What the device offers the matmul kernel. */
+export interface MatmulCaps {
+  /** The subgroups feature is enabled and every subgroup has at least 8 invocations (the COOP variant). */
+  subgroups: boolean;
+  /** Largest subgroup size the device may use (0 without subgroups); sets the COOP workgroup size. */
+  subgroupMaxSize: number;
+}
+
+/**
+ * Read the matmul-relevant capabilities of a device (Dawn reports the subgroup size range in adapterInfo).
+ * @example
+ * matmulCaps(gpu.device) // { subgroups: true, subgroupMaxSize: 8 } on lavapipe
+ */
+export function matmulCaps(device: GPUDevice): MatmulCaps {
+  const info = (device as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+  const subgroups = device.features.has("subgroups") && (info?.subgroupMinSize ?? 0) >= 8;
+  return { subgroups, subgroupMaxSize: subgroups ? (info?.subgroupMaxSize ?? 0) : 0 };
+}
+
+/** Problem shape of one matmul dispatch (see kernels/matmul.wgsl) plus the device's MatmulCaps (default: none). */
+export interface MatmulShape extends Partial<MatmulCaps> {
+  M: number;
+  K: number;
+  lda: number;
+  ldw: number;
+  aOff: number;
+  accumulate: boolean;
+}
+
+/**
+ * Matmul specialisation for a problem shape. Measured on lavapipe (packages/compute/bench/matmul.ts):
+ * - M >= 2 with subgroups: COOP, 16 columns per workgroup shared through subgroupBroadcast, L = 2 rows per
+ *   invocation from M = 16 (L = 1 below, where a second row would mostly be padding). The workgroup is one
+ *   subgroup wide (8 on lavapipe, where 8 and 64 measure the same and 8 pads a small batch least; at most 64).
+ * - M = 1 (decode): lanes take 4 columns each. Every weight is loaded once either way, and this variant has no
+ *   padded rows (COOP at M = 1 measured 0.6x of it).
+ * - no subgroups: lanes take 4 columns, the workgroup shares 4 rows (2-3x the old 4x8 row tiles there).
+ * VEC4 when every K-direction offset is 4-aligned (vec4 loads), else scalar loads with a zero-padded last block.
+ * @example
+ * matmulSpec({ M: 128, K: 4096, lda: 4096, ldw: 4096, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 })
+ * // { COOP: true, L: 2, L2: true, WG: 8, VEC4: true, ACCUM: false }
+ */
+export function matmulSpec(s: MatmulShape): Specialization {
+  const vec4 = s.K % 4 === 0 && s.lda % 4 === 0 && s.ldw % 4 === 0 && s.aOff % 4 === 0;
+  if (s.subgroups && s.M >= 2) {
+    const L = s.M >= 16 ? 2 : 1;
+    const WG = Math.min(64, Math.max(8, s.subgroupMaxSize ?? 8));
+    return { COOP: true, L, L2: L === 2, WG, VEC4: vec4, ACCUM: s.accumulate };
+  }
+  const TM = s.M === 1 ? 1 : 4;
+  return { COOP: false, L2: false, TM, TN: 4, WG: 64, VEC4: vec4, ACCUM: s.accumulate };
+}
+
+const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
+
+/**
+ * Workgroup grid of a matmul dispatch with specialisation `spec` over M rows and N columns. Throws when a
+ * dimension would exceed the 65535 limit (COOP with WG 8: M above 16 * 65535 rows, or N above 16 * 65535).
+ * @example
+ * matmulGroups(matmulSpec({ M: 128, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 }), 128, 512) // [8, 32, 1]
+ */
+export function matmulGroups(spec: Specialization, M: number, N: number): [number, number, number] {
+  const WG = Number(spec.WG);
+  const groups: [number, number, number] = spec.COOP
+    ? [Math.ceil(M / (WG * Number(spec.L))), Math.ceil(N / 16), 1]
+    : [Math.ceil(N / (WG * Number(spec.TN))), Math.ceil(M / Number(spec.TM)), 1];
+  if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
+    throw new Error(`matmul of ${M} rows x ${N} columns needs a ${groups[0]} x ${groups[1]} workgroup grid, above the ${MAX_GROUPS} per-dimension limit`);
+  }
+  return groups;
+}

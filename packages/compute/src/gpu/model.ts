@@ -1,0 +1,427 @@
+/**
+ * The elastic LLaMA forward on the device. One set of uploaded weights serves every sub-network: a
+ * sub-network only changes dispatch sizes and strides (prefix slices), never the weights.
+ *
+ * Batches are packed: B ragged sequences become M = sum(len) rows with no padding; per-row `tokInfo`
+ * (kvStart, nKeys, pos, seq) tells attention which key rows a token sees. A whole forward is recorded as
+ * one list of dispatches, submitted once and read back once (see recorder.ts). Generation encodes the prompt
+ * and every greedy step in one submission: each step's argmax is written straight into the token buffer the
+ * next step's embedding reads, so nothing returns to the host until the end.
+ */
+import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@nas/model";
+import type { Gpu } from "./device.ts";
+import { encodeLinear } from "./linear.ts";
+import { grid, params, Recorder } from "./recorder.ts";
+import { ropeInvFreq, ropeTables } from "./rope.ts";
+import { destroyWeights, uploadWeights, type DeviceWeights, type Matrix } from "./weights.ts";
+
+const F = 4; // bytes per f32 / u32
+const NO_TARGET = 0xffffffff;
+const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+
+export interface ForwardWant {
+  /** Per-position log p(next token) and argmax (rows of each sequence). */
+  scores?: boolean;
+  /** Logits at the last position of each sequence. */
+  lastLogits?: boolean;
+  /** Logits at every position (debug/tests; limited by the storage-binding size). */
+  allLogits?: boolean;
+}
+
+export interface ForwardResult {
+  /** Per sequence: logprob[t] = log p(ids[t+1] | ids[<=t]) for t < len-1 (NaN at the last position). */
+  logprobs?: Float32Array[];
+  /** Per sequence: argmax token at every position t < len. */
+  argmax?: Int32Array[];
+  lastLogits?: Float32Array[];
+  allLogits?: Float32Array[];
+}
+
+/** Where a layer writes and reads its keys/values: a shared scratch (scoring) or a KV cache (generation). */
+interface KvTarget {
+  k: GPUBuffer;
+  v: GPUBuffer;
+  rowOff: number;
+}
+
+interface Scratch {
+  rows: number;
+  x: GPUBuffer;
+  h: GPUBuffer;
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  att: GPUBuffer;
+  g: GPUBuffer;
+  u: GPUBuffer;
+  a: GPUBuffer;
+  ids: GPUBuffer;
+  info: GPUBuffer;
+  targets: GPUBuffer;
+  logprob: GPUBuffer;
+  argmax: GPUBuffer;
+}
+
+export class GpuModel {
+  readonly weights: DeviceWeights;
+  private rec: Recorder;
+  private scratch: Scratch | null = null;
+  private misc = new Map<string, GPUBuffer>();
+  private ropePositions = 0;
+  private cos!: GPUBuffer;
+  private sin!: GPUBuffer;
+  private readonly invFreq: Float32Array;
+  readonly maxWidth: number;
+
+  constructor(
+    private gpu: Gpu,
+    readonly config: LlamaConfig,
+    tensors: Map<string, Tensor>,
+  ) {
+    this.weights = uploadWeights(gpu, config, tensors);
+    this.rec = new Recorder(gpu);
+    this.invFreq = ropeInvFreq(config.rope, config.headDim);
+    const per = (i: number) => ({
+      q: (config.perLayer?.numHeads[i] ?? config.numHeads) * config.headDim,
+      kv: (config.perLayer?.numKvHeads[i] ?? config.numKvHeads) * config.headDim,
+      ff: config.perLayer?.intermediateSize[i] ?? config.intermediateSize,
+    });
+    let w = config.hiddenSize;
+    for (let i = 0; i < config.numLayers; i++) w = Math.max(w, per(i).q, per(i).kv, per(i).ff);
+    this.maxWidth = w;
+    this.ensureRope(Math.min(config.maxPositions, 512));
+  }
+
+  /** Most rows (tokens) one pass can hold: every activation buffer must fit one storage binding. */
+  get maxRowsPerPass(): number {
+    return Math.floor(this.gpu.info.limits.maxStorageBufferBindingSize / (this.maxWidth * F));
+  }
+
+  destroy(): void {
+    destroyWeights(this.gpu, this.weights);
+    this.freeScratch();
+    for (const b of this.misc.values()) this.gpu.releaseBuffer(b);
+    this.misc.clear();
+    this.gpu.releaseBuffer(this.cos);
+    this.gpu.releaseBuffer(this.sin);
+    this.rec.destroy();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Buffers
+
+  private freeScratch(): void {
+    if (!this.scratch) return;
+    for (const [k, b] of Object.entries(this.scratch)) if (k !== "rows") this.gpu.releaseBuffer(b as GPUBuffer);
+    this.scratch = null;
+  }
+
+  private ensureScratch(rows: number): Scratch {
+    if (this.scratch && this.scratch.rows >= rows) return this.scratch;
+    this.freeScratch();
+    const cap = Math.max(rows, 64);
+    const c = this.config;
+    const mk = (elems: number, label: string) => this.gpu.createBuffer(elems * F, STORAGE(), label);
+    const qMax = this.maxWidth; // upper bound for every per-layer width
+    this.scratch = {
+      rows: cap,
+      x: mk(cap * c.hiddenSize, "x"),
+      h: mk(cap * c.hiddenSize, "h"),
+      q: mk(cap * qMax, "q"),
+      k: mk(cap * qMax, "k"),
+      v: mk(cap * qMax, "v"),
+      att: mk(cap * qMax, "att"),
+      g: mk(cap * qMax, "gate"),
+      u: mk(cap * qMax, "up"),
+      a: mk(cap * qMax, "act"),
+      ids: mk(cap, "ids"),
+      info: mk(cap * 4, "tokInfo"),
+      targets: mk(cap, "targets"),
+      logprob: mk(cap, "logprob"),
+      argmax: mk(cap, "argmax"),
+    };
+    return this.scratch;
+  }
+
+  /** A named auxiliary buffer of at least `bytes`, reused across calls. */
+  private buffer(name: string, bytes: number): GPUBuffer {
+    const b = this.misc.get(name);
+    if (b && b.size >= bytes) return b;
+    if (b) this.gpu.releaseBuffer(b);
+    const nb = this.gpu.createBuffer(Math.max(bytes, 256) * (b ? 2 : 1), STORAGE(), name);
+    this.misc.set(name, nb);
+    return nb;
+  }
+
+  private ensureRope(positions: number): void {
+    if (positions <= this.ropePositions) return;
+    const n = Math.min(this.config.maxPositions, Math.max(positions, this.ropePositions * 2));
+    const { cos, sin } = ropeTables(this.invFreq, n);
+    if (this.cos) {
+      this.gpu.releaseBuffer(this.cos);
+      this.gpu.releaseBuffer(this.sin);
+    }
+    this.cos = this.gpu.uploadStorage(cos, "rope.cos");
+    this.sin = this.gpu.uploadStorage(sin, "rope.sin");
+    this.ropePositions = n;
+  }
+
+  private write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.gpu.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Encoders
+
+  private linear(A: GPUBuffer, aOff: number, lda: number, M: number, K: number, W: Matrix, N: number, C: GPUBuffer, cOff: number, ldc: number, accumulate: boolean): void {
+    encodeLinear(this.rec, A, aOff, lda, M, K, W, N, C, cOff, ldc, accumulate);
+  }
+
+  private rmsnorm(x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, M: number): void {
+    const D = this.config.hiddenSize;
+    this.rec.dispatch("rmsnorm", {}, params(M, D, { f32: this.config.rmsNormEps }, 0), [x, w, out], grid(1, M));
+  }
+
+  /** Gather rows `ids[idOff + m]` of a row-chunked table into out [M, cols]. */
+  private gather(ids: GPUBuffer, idOff: number, M: number, table: Matrix, out: GPUBuffer): void {
+    for (const c of table.chunks) {
+      const p = params(M, table.cols, c.rowStart, c.rowStart + c.rows, idOff, 0, 0, 0);
+      this.rec.dispatch("embedding", {}, p, [ids, c.buffer, out], grid(Math.ceil(table.cols / 64), M));
+    }
+  }
+
+  /**
+   * All kept decoder layers for M rows whose embeddings are in s.x; leaves the residual stream in s.x.
+   * `kv(layer)` says where keys/values go (row offset rowOff) and are read from.
+   */
+  private layers(s: Scratch, M: number, infoOff: number, maxKeys: number, subnet: SubNetwork, kv: (layer: number) => KvTarget): void {
+    const c = this.config;
+    const hd = c.headDim;
+    const maxk = Math.max(64, 1 << Math.ceil(Math.log2(Math.max(1, maxKeys))));
+    const wgLimit = this.gpu.info.limits.maxComputeWorkgroupStorageSize / F - 64;
+    if (maxk > wgLimit) throw new Error(`attention over ${maxKeys} keys exceeds this device's workgroup memory (${wgLimit} keys)`);
+    for (let l = 0; l < c.numLayers; l++) {
+      if (!subnet.layers[l]) continue; // skipped layer: the residual stream passes through unchanged
+      const w = this.weights.layers[l];
+      const g = subnet.kvHeads[l];
+      const qHeads = queryHeadsFor(c, l, g);
+      const qDim = qHeads * hd;
+      const kvDim = g * hd;
+      const ff = subnet.mlp[l];
+      const t = kv(l);
+      const D = c.hiddenSize;
+      this.rmsnorm(s.x, w.attnNorm, s.h, M);
+      this.linear(s.h, 0, D, M, D, w.q, qDim, s.q, 0, qDim, false);
+      this.linear(s.h, 0, D, M, D, w.k, kvDim, t.k, t.rowOff * kvDim, kvDim, false);
+      this.linear(s.h, 0, D, M, D, w.v, kvDim, t.v, t.rowOff * kvDim, kvDim, false);
+      const half = hd / 2;
+      this.rec.dispatch("rope", {}, params(M, qHeads, hd, qDim, 0, infoOff, 0, 0), [s.q, s.info, this.cos, this.sin], grid(Math.ceil((qHeads * half) / 64), M));
+      this.rec.dispatch("rope", {}, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], grid(Math.ceil((g * half) / 64), M));
+      const group = qHeads / g;
+      this.rec.dispatch("attention", { MAXK: maxk }, params(M, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, infoOff), [s.q, t.k, t.v, s.info, s.att], grid(qHeads, M));
+      // Residual adds are fused into the output projections' epilogue (ACCUM).
+      this.linear(s.att, 0, qDim, M, qDim, w.o, D, s.x, 0, D, true);
+      this.rmsnorm(s.x, w.mlpNorm, s.h, M);
+      this.linear(s.h, 0, D, M, D, w.gate, ff, s.g, 0, ff, false);
+      this.linear(s.h, 0, D, M, D, w.up, ff, s.u, 0, ff, false);
+      const n = M * ff;
+      this.rec.dispatch("swiglu", {}, params(n, 0, 0, 0), [s.g, s.u, s.a], [Math.min(65535, Math.ceil(n / 256)), Math.ceil(n / 256 / 65535), 1]);
+      this.linear(s.a, 0, ff, M, ff, w.down, D, s.x, 0, D, true);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Public operations
+
+  /**
+   * Forward B ragged sequences under a sub-network (already validated by normalizeSubnet).
+   * Splits the batch into passes of whole sequences that fit the device's binding limits.
+   */
+  async forward(sequences: number[][], subnet: SubNetwork, want: ForwardWant): Promise<ForwardResult> {
+    const V = this.config.vocabSize;
+    for (const [i, seq] of sequences.entries()) {
+      if (seq.length === 0) throw new Error(`sequence ${i} is empty`);
+      if (seq.length > this.config.maxPositions) throw new Error(`sequence ${i} has ${seq.length} tokens, above the model's ${this.config.maxPositions} positions`);
+      if (seq.length > this.maxRowsPerPass) throw new Error(`sequence ${i} has ${seq.length} tokens, above ${this.maxRowsPerPass} rows per pass on this device`);
+      for (const id of seq) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`sequence ${i} has token id ${id} outside the vocabulary [0, ${V})`);
+    }
+    const out: ForwardResult = {};
+    if (want.scores) {
+      out.logprobs = [];
+      out.argmax = [];
+    }
+    if (want.lastLogits) out.lastLogits = [];
+    if (want.allLogits) out.allLogits = [];
+    // Greedy packing of consecutive sequences into passes, so results keep the input order.
+    let start = 0;
+    while (start < sequences.length) {
+      let rows = 0;
+      let end = start;
+      while (end < sequences.length && rows + sequences[end].length <= this.maxRowsPerPass) rows += sequences[end++].length;
+      const part = await this.forwardPass(sequences.slice(start, end), subnet, want);
+      out.logprobs?.push(...part.logprobs!);
+      out.argmax?.push(...part.argmax!);
+      out.lastLogits?.push(...part.lastLogits!);
+      out.allLogits?.push(...part.allLogits!);
+      start = end;
+    }
+    return out;
+  }
+
+  private async forwardPass(seqs: number[][], subnet: SubNetwork, want: ForwardWant): Promise<ForwardResult> {
+    const c = this.config;
+    const V = c.vocabSize;
+    const D = c.hiddenSize;
+    const M = seqs.reduce((n, s) => n + s.length, 0);
+    const s = this.ensureScratch(M);
+    const ids = new Uint32Array(M);
+    const info = new Uint32Array(M * 4);
+    const targets = new Uint32Array(M).fill(NO_TARGET);
+    const lastIdx = new Uint32Array(seqs.length);
+    let m = 0;
+    let maxLen = 0;
+    seqs.forEach((seq, b) => {
+      const start = m;
+      maxLen = Math.max(maxLen, seq.length);
+      seq.forEach((id, t) => {
+        ids[m] = id;
+        info.set([start, t + 1, t, b], m * 4);
+        if (t + 1 < seq.length) targets[m] = seq[t + 1];
+        m++;
+      });
+      lastIdx[b] = m - 1;
+    });
+    this.ensureRope(maxLen);
+    this.write(s.ids, ids);
+    this.write(s.info, info);
+    this.write(s.targets, targets);
+
+    this.gather(s.ids, 0, M, this.weights.embed, s.x);
+    this.layers(s, M, 0, maxLen, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
+    this.rmsnorm(s.x, this.weights.norm, s.h, M);
+
+    const reads: { buffer: GPUBuffer; offset: number; size: number }[] = [];
+    if (want.scores) {
+      // Logits are produced in row chunks into one reused buffer and reduced right away, so [M, V] never
+      // has to exist at once (4096 rows x 32000 vocab would be 500 MiB).
+      const chunkRows = Math.max(1, Math.min(M, Math.floor(Math.min(this.gpu.info.limits.maxStorageBufferBindingSize, 64 << 20) / (V * F))));
+      const logits = this.buffer("logits", chunkRows * V * F);
+      for (let r = 0; r < M; r += chunkRows) {
+        const rows = Math.min(chunkRows, M - r);
+        this.linear(s.h, r * D, D, rows, D, this.weights.lmHead, V, logits, 0, V, false);
+        this.rec.dispatch("logsoftmax", {}, params(rows, V, r, 0), [logits, s.targets, s.logprob, s.argmax], grid(1, rows));
+      }
+      reads.push({ buffer: s.logprob, offset: 0, size: M * F }, { buffer: s.argmax, offset: 0, size: M * F });
+    }
+    if (want.lastLogits) {
+      const B = seqs.length;
+      const idxBuf = this.buffer("lastIdx", B * F);
+      this.write(idxBuf, lastIdx);
+      const hidden = this.buffer("lastHidden", B * D * F);
+      const logits = this.buffer("lastLogits", B * V * F);
+      this.gather(idxBuf, 0, B, { name: "h", rows: M, cols: D, chunks: [{ buffer: s.h, rowStart: 0, rows: M }] }, hidden);
+      this.linear(hidden, 0, D, B, D, this.weights.lmHead, V, logits, 0, V, false);
+      reads.push({ buffer: logits, offset: 0, size: B * V * F });
+    }
+    if (want.allLogits) {
+      if (M * V * F > this.gpu.info.limits.maxStorageBufferBindingSize) throw new Error(`all-position logits for ${M} rows exceed one storage binding; ask for fewer tokens`);
+      const logits = this.buffer("allLogits", M * V * F);
+      this.linear(s.h, 0, D, M, D, this.weights.lmHead, V, logits, 0, V, false);
+      reads.push({ buffer: logits, offset: 0, size: M * V * F });
+    }
+    const data = await this.rec.run(reads);
+    const out: ForwardResult = {};
+    let r = 0;
+    if (want.scores) {
+      const lp = new Float32Array(data[r++]);
+      const am = new Int32Array(data[r++]);
+      out.logprobs = [];
+      out.argmax = [];
+      let o = 0;
+      for (const seq of seqs) {
+        const l = lp.slice(o, o + seq.length);
+        l[seq.length - 1] = NaN; // no target after the last token
+        out.logprobs.push(l);
+        out.argmax.push(am.slice(o, o + seq.length));
+        o += seq.length;
+      }
+    }
+    if (want.lastLogits) {
+      const all = new Float32Array(data[r++]);
+      out.lastLogits = seqs.map((_, b) => all.slice(b * V, (b + 1) * V));
+    }
+    if (want.allLogits) {
+      const all = new Float32Array(data[r++]);
+      let o = 0;
+      out.allLogits = seqs.map((seq) => {
+        const v = all.slice(o * V, (o + seq.length) * V);
+        o += seq.length;
+        return v;
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Greedy generation with a KV cache: `maxNew` tokens after `prompt` (stops early at EOS when `stopAtEos`).
+   * The prompt pass and every decode step are encoded into one submission (see the file comment).
+   */
+  async generate(prompt: number[], subnet: SubNetwork, maxNew: number, stopAtEos = true): Promise<number[]> {
+    const c = this.config;
+    const V = c.vocabSize;
+    const D = c.hiddenSize;
+    const P = prompt.length;
+    if (P === 0) throw new Error("generation needs a non-empty prompt (e.g. [BOS])");
+    if (!Number.isInteger(maxNew) || maxNew < 1) throw new Error(`tokens to generate must be a positive integer, got ${maxNew}`);
+    const total = P + maxNew;
+    if (total > c.maxPositions) throw new Error(`prompt (${P}) + new tokens (${maxNew}) exceed the model's ${c.maxPositions} positions`);
+    if (P > this.maxRowsPerPass) throw new Error(`prompt of ${P} tokens exceeds ${this.maxRowsPerPass} rows per pass`);
+    for (const id of prompt) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`prompt token id ${id} is outside the vocabulary [0, ${V})`);
+    this.ensureRope(total);
+    const s = this.ensureScratch(P);
+    const tokens = this.buffer("gen.tokens", total * F);
+    const info = new Uint32Array(total * 4);
+    for (let p = 0; p < total; p++) info.set([0, p + 1, p, 0], p * 4);
+    const infoBuf = this.buffer("gen.info", total * 4 * F);
+    const noTargets = this.buffer("gen.noTargets", total * F);
+    const noLogprob = this.buffer("gen.logprob", total * F);
+    this.write(tokens, new Uint32Array(prompt));
+    this.write(infoBuf, info);
+    this.write(noTargets, new Uint32Array(total).fill(NO_TARGET));
+    const caches = new Map<number, KvTarget>();
+    for (let l = 0; l < c.numLayers; l++) {
+      if (!subnet.layers[l]) continue;
+      const kvDim = subnet.kvHeads[l] * c.headDim;
+      caches.set(l, { k: this.buffer(`gen.k${l}`, total * kvDim * F), v: this.buffer(`gen.v${l}`, total * kvDim * F), rowOff: 0 });
+    }
+    const step = { ...s, info: infoBuf };
+    const logits = this.buffer("gen.logits", V * F);
+    const lastIdx = this.buffer("gen.lastIdx", F);
+    this.write(lastIdx, new Uint32Array([P - 1]));
+    const hidden = this.buffer("gen.hidden", D * F);
+    const hTable = (rows: number): Matrix => ({ name: "h", rows, cols: D, chunks: [{ buffer: s.h, rowStart: 0, rows }] });
+
+    // Prompt: rows [0, P), keys/values into cache rows [0, P); next token -> tokens[P].
+    this.gather(tokens, 0, P, this.weights.embed, s.x);
+    this.layers(step, P, 0, P, subnet, (l) => caches.get(l)!);
+    this.rmsnorm(s.x, this.weights.norm, s.h, P);
+    this.gather(lastIdx, 0, 1, hTable(P), hidden);
+    this.linear(hidden, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
+    this.rec.dispatch("logsoftmax", {}, params(1, V, P, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
+    // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
+    for (let p = P; p < total - 1; p++) {
+      this.gather(tokens, p, 1, this.weights.embed, s.x);
+      this.layers(step, 1, p, p + 1, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }));
+      this.rmsnorm(s.x, this.weights.norm, s.h, 1);
+      this.linear(s.h, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
+      this.rec.dispatch("logsoftmax", {}, params(1, V, p + 1, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
+    }
+    const [data] = await this.rec.run([{ buffer: tokens, offset: P * F, size: maxNew * F }]);
+    const out = Array.from(new Uint32Array(data));
+    if (stopAtEos) {
+      const eos = out.indexOf(c.eosTokenId);
+      if (eos >= 0) return out.slice(0, eos);
+    }
+    return out;
+  }
+}

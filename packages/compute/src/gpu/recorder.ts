@@ -1,0 +1,147 @@
+/**
+ * Records a whole forward as a list of dispatches, then encodes them in one compute pass, submits once and
+ * reads back once. Each dispatch's small parameter struct gets a 256-byte slot of one uniform buffer that is
+ * written with a single writeBuffer.
+ */
+import type { Gpu } from "./device.ts";
+import type { KernelFamily } from "./kernels.ts";
+import type { Specialization } from "./template.ts";
+
+const SLOT = 256; // minUniformBufferOffsetAlignment
+const MAX_DIM = 65535;
+
+interface Dispatch {
+  kind: "dispatch";
+  family: KernelFamily;
+  spec: Specialization;
+  params: ArrayBuffer;
+  buffers: GPUBuffer[];
+  groups: [number, number, number];
+}
+interface Copy {
+  kind: "copy";
+  src: GPUBuffer;
+  srcOffset: number;
+  dst: GPUBuffer;
+  dstOffset: number;
+  size: number;
+}
+
+/** Parameter struct builder: fields are written as u32 unless given as {f32: x}. */
+export function params(...fields: (number | { f32: number })[]): ArrayBuffer {
+  const buf = new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16));
+  const dv = new DataView(buf);
+  fields.forEach((f, i) => {
+    if (typeof f === "number") {
+      if (!Number.isInteger(f) || f < 0 || f > 0xffffffff) throw new Error(`kernel parameter ${i} = ${f} is not a u32`);
+      dv.setUint32(i * 4, f, true);
+    } else dv.setFloat32(i * 4, f.f32, true);
+  });
+  return buf;
+}
+
+/**
+ * Spread a 2-D grid whose second dimension may exceed the 65535 limit over y and z; kernels recover the row
+ * as `wid.y + wid.z * 65535`.
+ */
+export function grid(x: number, rows: number): [number, number, number] {
+  if (x > MAX_DIM) throw new Error(`dispatch x dimension ${x} exceeds ${MAX_DIM}`);
+  return rows <= MAX_DIM ? [x, rows, 1] : [x, MAX_DIM, Math.ceil(rows / MAX_DIM)];
+}
+
+export class Recorder {
+  private ops: (Dispatch | Copy)[] = [];
+  private uniform: GPUBuffer | null = null;
+  private staging: GPUBuffer | null = null;
+
+  constructor(readonly gpu: Gpu) {}
+
+  dispatch(family: KernelFamily, spec: Specialization, p: ArrayBuffer, buffers: GPUBuffer[], groups: [number, number, number]): void {
+    if (groups.some((g) => g === 0)) return; // empty work (e.g. zero rows) is a no-op
+    this.ops.push({ kind: "dispatch", family, spec, params: p, buffers, groups });
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    if (size > 0) this.ops.push({ kind: "copy", src, srcOffset, dst, dstOffset, size });
+  }
+
+  get length(): number {
+    return this.ops.length;
+  }
+
+  /**
+   * Encode everything recorded, submit once, then copy `reads` to a staging buffer and map it once.
+   * Returns one ArrayBuffer per read (copied out, so the staging buffer is reused next call).
+   */
+  async run(reads: { buffer: GPUBuffer; offset: number; size: number }[]): Promise<ArrayBuffer[]> {
+    const { device } = this.gpu;
+    const dispatches = this.ops.filter((o): o is Dispatch => o.kind === "dispatch");
+    const uniformBytes = Math.max(SLOT, dispatches.length * SLOT);
+    if (!this.uniform || this.uniform.size < uniformBytes) {
+      if (this.uniform) this.gpu.releaseBuffer(this.uniform);
+      this.uniform = this.gpu.createBuffer(uniformBytes * 2, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, "uniforms");
+    }
+    const uniformData = new Uint8Array(uniformBytes);
+    dispatches.forEach((d, i) => uniformData.set(new Uint8Array(d.params), i * SLOT));
+    device.queue.writeBuffer(this.uniform, 0, uniformData);
+
+    // Validation errors of bind groups, passes and copies surface here as one rejected call, not a crash.
+    device.pushErrorScope("validation");
+    const encoder = device.createCommandEncoder();
+    let pass: GPUComputePassEncoder | null = null;
+    let slot = 0;
+    for (const op of this.ops) {
+      if (op.kind === "copy") {
+        pass?.end();
+        pass = null;
+        encoder.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+        continue;
+      }
+      pass ??= encoder.beginComputePass();
+      const pipeline = this.gpu.pipelines.get(op.family, op.spec);
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform, offset: slot * SLOT, size: op.params.byteLength } }];
+      op.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+      pass.dispatchWorkgroups(...op.groups);
+      slot++;
+    }
+    pass?.end();
+    const total = reads.reduce((s, r) => s + Math.ceil(r.size / 4) * 4, 0);
+    if (total > 0) {
+      if (!this.staging || this.staging.size < total) {
+        if (this.staging) this.gpu.releaseBuffer(this.staging);
+        this.staging = this.gpu.createBuffer(total, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, "readback");
+      }
+      let o = 0;
+      for (const r of reads) {
+        encoder.copyBufferToBuffer(r.buffer, r.offset, this.staging, o, Math.ceil(r.size / 4) * 4);
+        o += Math.ceil(r.size / 4) * 4;
+      }
+    }
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    this.ops = [];
+    if (error) throw new Error(`WebGPU validation error: ${error.message}`);
+    if (total === 0) {
+      await device.queue.onSubmittedWorkDone();
+      return [];
+    }
+    await this.staging!.mapAsync(GPUMapMode.READ, 0, total);
+    const mapped = this.staging!.getMappedRange(0, total);
+    const out: ArrayBuffer[] = [];
+    let o = 0;
+    for (const r of reads) {
+      out.push(mapped.slice(o, o + r.size));
+      o += Math.ceil(r.size / 4) * 4;
+    }
+    this.staging!.unmap();
+    return out;
+  }
+
+  destroy(): void {
+    if (this.uniform) this.gpu.releaseBuffer(this.uniform);
+    if (this.staging) this.gpu.releaseBuffer(this.staging);
+    this.uniform = this.staging = null;
+  }
+}

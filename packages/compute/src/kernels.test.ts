@@ -1,0 +1,327 @@
+/**
+ * Every WGSL kernel against a plain TypeScript reference on random shapes (fast-check), including sizes that
+ * are not multiples of the tile. Runs on whatever adapter the engine finds (lavapipe in CI).
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fc from "fast-check";
+import { Engine } from "./client.ts";
+import { matmulGroups, matmulSpec } from "./gpu/kernels.ts";
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await Engine.start();
+});
+afterAll(async () => {
+  await engine.close();
+});
+
+const runs = { numRuns: 12 };
+function rand(n: number, seed: number): Float32Array {
+  // Deterministic values in [-1, 1) from a tiny LCG, so failures reproduce from the fast-check seed.
+  const a = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+function f32(bytes: Uint8Array): Float32Array {
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+function u32(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+/** Matmul tests compile up to 16 pipeline variants; lavapipe takes 1-5 s for each (more on a loaded machine). */
+const slow = 180_000;
+
+/** Whether the engine's device offers subgroups (the COOP matmul variant); lavapipe does. */
+const hasSubgroups = () => engine.info.features.includes("subgroups");
+
+/** Run one matmul on random data and compare with a float64 reference. Returns the spec that ran. */
+async function checkMatmul(c: { M: number; N: number; K: number; lda: number; ldw: number; aOff: number; cOff: number; ldc: number; accumulate: boolean; subgroups: boolean; subgroupMaxSize?: number; seed: number }) {
+  const A = rand(c.aOff + c.M * c.lda, c.seed);
+  const W = rand(c.N * c.ldw, c.seed + 1);
+  const C0 = rand(c.cOff + c.M * c.ldc, c.seed + 2);
+  const want = Float32Array.from(C0);
+  for (let m = 0; m < c.M; m++)
+    for (let n = 0; n < c.N; n++) {
+      let s = 0;
+      for (let k = 0; k < c.K; k++) s += A[c.aOff + m * c.lda + k] * W[n * c.ldw + k];
+      const i = c.cOff + m * c.ldc + n;
+      want[i] = c.accumulate ? C0[i] + s : s;
+    }
+  const spec = matmulSpec({ M: c.M, K: c.K, lda: c.lda, ldw: c.ldw, aOff: c.aOff, accumulate: c.accumulate, subgroups: c.subgroups, subgroupMaxSize: c.subgroupMaxSize ?? 8 });
+  const groups = matmulGroups(spec, c.M, c.N);
+  const out = await engine.runKernel({ family: "matmul", spec, params: [c.M, c.N, c.K, c.lda, c.ldw, c.ldc, c.aOff, c.cOff], buffers: [A, W, C0], groups, read: 3 });
+  // Elements outside the M x N window (padding columns of ldc, the cOff prefix) must be untouched.
+  expectClose(f32(out), want, 1e-5);
+  return spec;
+}
+
+test("matmul: every variant, strided slices, offsets, accumulate", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        M: fc.integer({ min: 1, max: 140 }),
+        N: fc.integer({ min: 1, max: 45 }),
+        K: fc.integer({ min: 1, max: 40 }),
+        padA: fc.integer({ min: 0, max: 5 }),
+        padW: fc.integer({ min: 0, max: 9 }),
+        aOffRows: fc.integer({ min: 0, max: 2 }),
+        cOff: fc.integer({ min: 0, max: 7 }),
+        accumulate: fc.boolean(),
+        forceVec4Shape: fc.boolean(),
+        subgroups: fc.boolean(),
+        seed: fc.integer({ min: 1, max: 1 << 30 }),
+      }),
+      async (c) => {
+        // forceVec4Shape rounds K and the strides to multiples of 4, exercising the vec4 path as well.
+        const K = c.forceVec4Shape ? Math.ceil(c.K / 4) * 4 : c.K;
+        const lda = K + (c.forceVec4Shape ? 4 * c.padA : c.padA);
+        const ldw = K + (c.forceVec4Shape ? 4 * c.padW : c.padW);
+        await checkMatmul({ M: c.M, N: c.N, K, lda, ldw, aOff: c.aOffRows * lda, cOff: c.cOff, ldc: c.N + 3, accumulate: c.accumulate, subgroups: c.subgroups && hasSubgroups(), seed: c.seed });
+      },
+    ),
+    { numRuns: 24 },
+  );
+}, slow);
+
+test("matmul: the column (decode / no-subgroups) variant on wide outputs", async () => {
+  for (const [M, N, K] of [[1, 300, 37], [3, 257, 64], [15, 129, 12]]) {
+    const spec = await checkMatmul({ M, N, K, lda: K, ldw: K, aOff: 0, cOff: 0, ldc: N, accumulate: false, subgroups: false, seed: M * 7 + N });
+    expect(spec.COOP).toBe(false);
+  }
+  // Decode (M = 1) keeps the column variant even where subgroups exist: no padded rows.
+  expect(matmulSpec({ M: 1, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true }).COOP).toBe(false);
+}, slow);
+
+test("matmul: the subgroup (COOP) variant at both row tiles and workgroup sizes, ragged edges, misaligned strides", async () => {
+  if (!hasSubgroups()) throw new Error(`adapter "${engine.info.description}" has no subgroups; the COOP matmul cannot be tested here`);
+  const cases = [
+    // [M, N, K, lda, ldw, aOff, accumulate, subgroupMaxSize]: L = 1 (M < 16) and L = 2, N not a multiple of the
+    // 16-column tile, K not a multiple of 4 (scalar loads), offsets and strides that break vec4 alignment, and
+    // the 64-wide workgroup a device with 64-wide subgroups gets (rows past M inside one workgroup).
+    [2, 17, 8, 8, 8, 0, false, 8],
+    [15, 33, 13, 14, 20, 16, true, 8],
+    [16, 16, 64, 64, 64, 0, false, 8],
+    [37, 50, 41, 43, 45, 43, true, 8],
+    [130, 20, 9, 9, 11, 2, false, 8],
+    [127, 31, 36, 36, 40, 72, false, 64],
+    [70, 48, 21, 21, 22, 0, false, 64],
+  ] as const;
+  const seen = new Set<string>();
+  for (const [M, N, K, lda, ldw, aOff, accumulate, subgroupMaxSize] of cases) {
+    const spec = await checkMatmul({ M, N, K, lda, ldw, aOff, cOff: 5, ldc: N + 2, accumulate, subgroups: true, subgroupMaxSize, seed: M + N + K });
+    expect(spec.COOP).toBe(true);
+    seen.add(`L${spec.L} WG${spec.WG} VEC4 ${spec.VEC4}`);
+  }
+  expect([...seen].sort()).toEqual(["L1 WG8 VEC4 false", "L1 WG8 VEC4 true", "L2 WG64 VEC4 false", "L2 WG64 VEC4 true", "L2 WG8 VEC4 false", "L2 WG8 VEC4 true"]);
+}, slow);
+
+test("matmul: LLaMA-7B-length dot products (K = 4096) no less accurate than sequential f32 summation", async () => {
+  // A 1e-5 bound is below f32's own rounding at this length, so the bound is the error of the plain sequential
+  // f32 loop (the old kernel's order) on the same data: the 4-wide partial dots of COOP must not be worse.
+  const M = 20, N = 40, K = 4096;
+  const A = rand(M * K, 11), W = rand(N * K, 12);
+  const spec = matmulSpec({ M, K, lda: K, ldw: K, aOff: 0, accumulate: false, subgroups: hasSubgroups(), subgroupMaxSize: 8 });
+  expect(spec.VEC4).toBe(true);
+  const out = f32(await engine.runKernel({ family: "matmul", spec, params: [M, N, K, K, K, N, 0, 0], buffers: [A, W, M * N * 4], groups: matmulGroups(spec, M, N), read: 3 }));
+  let kernelErr = 0, sequentialErr = 0;
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let exact = 0, seq = 0;
+      for (let k = 0; k < K; k++) {
+        exact += A[m * K + k] * W[n * K + k];
+        seq = Math.fround(seq + Math.fround(A[m * K + k] * W[n * K + k]));
+      }
+      kernelErr = Math.max(kernelErr, Math.abs(out[m * N + n] - exact));
+      sequentialErr = Math.max(sequentialErr, Math.abs(seq - exact));
+    }
+  expect(sequentialErr).toBeGreaterThan(0);
+  expect(kernelErr).toBeLessThanOrEqual(sequentialErr);
+}, slow);
+
+test("matmul: dispatch grid checks the 65535 per-dimension limit", () => {
+  const coop = matmulSpec({ M: 128, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 });
+  expect(matmulGroups(coop, 128, 512)).toEqual([8, 32, 1]);
+  expect(matmulGroups(coop, 128, 65535 * 16)).toEqual([8, 65535, 1]);
+  expect(() => matmulGroups(coop, 16 * 65535 + 1, 16)).toThrow(/65535 per-dimension limit/);
+  expect(() => matmulGroups(coop, 128, 65535 * 16 + 1)).toThrow(/65535 per-dimension limit/);
+  const cols = matmulSpec({ M: 1, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false });
+  expect(matmulGroups(cols, 1, 300)).toEqual([2, 1, 1]);
+  expect(() => matmulGroups(cols, 1, 65536 * 256)).toThrow(/65535 per-dimension limit/);
+});
+
+test("rmsnorm", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 1 << 30 }), async (M, D, seed) => {
+      const x = rand(M * D, seed), w = rand(D, seed + 1), eps = 1e-5;
+      const want = new Float32Array(M * D);
+      for (let m = 0; m < M; m++) {
+        let ss = 0;
+        for (let d = 0; d < D; d++) ss += x[m * D + d] ** 2;
+        const inv = 1 / Math.sqrt(ss / D + eps);
+        for (let d = 0; d < D; d++) want[m * D + d] = x[m * D + d] * inv * w[d];
+      }
+      const out = f32(await engine.runKernel({ family: "rmsnorm", spec: {}, params: [M, D, { f32: eps }, 0], buffers: [x, w, M * D * 4], groups: [1, M, 1], read: 3 }));
+      expectClose(out, want, 1e-5);
+    }),
+    runs,
+  );
+});
+
+test("embedding gather from a row chunk ignores ids outside the chunk", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 150 }), fc.integer({ min: 1, max: 1 << 30 }), async (M, D, seed) => {
+      const V = 37, rowStart = 10, rowEnd = 30, idOff = 2;
+      const table = rand((rowEnd - rowStart) * D, seed);
+      const ids = new Uint32Array(M + idOff).map((_, i) => (i * 7 + seed) % V);
+      const init = rand(M * D, seed + 5);
+      const want = Float32Array.from(init);
+      for (let m = 0; m < M; m++) {
+        const r = ids[idOff + m];
+        if (r >= rowStart && r < rowEnd) for (let d = 0; d < D; d++) want[m * D + d] = table[(r - rowStart) * D + d];
+      }
+      const out = f32(await engine.runKernel({ family: "embedding", spec: {}, params: [M, D, rowStart, rowEnd, idOff, 0, 0, 0], buffers: [ids, table, init], groups: [Math.ceil(D / 64), M, 1], read: 3 }));
+      expect(Array.from(out)).toEqual(Array.from(want));
+    }),
+    runs,
+  );
+});
+
+test("rope (rotate-half) at offsets with position table", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 12 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.constantFrom(2, 8, 32, 64),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 1 << 30 }),
+      async (M, H, hd, infoOff, seed) => {
+        const half = hd / 2, stride = H * hd + 3, xOff = 5, maxPos = 40;
+        const x = rand(xOff + M * stride, seed);
+        const info = new Uint32Array((M + infoOff) * 4);
+        for (let i = 0; i < M + infoOff; i++) info[i * 4 + 2] = (i * 13 + seed) % maxPos;
+        const cos = new Float32Array(maxPos * half), sin = new Float32Array(maxPos * half);
+        for (let p = 0; p < maxPos; p++) for (let d = 0; d < half; d++) { cos[p * half + d] = Math.cos(p / 10 ** (d / half)); sin[p * half + d] = Math.sin(p / 10 ** (d / half)); }
+        const want = Float32Array.from(x);
+        for (let m = 0; m < M; m++) {
+          const pos = info[(infoOff + m) * 4 + 2];
+          for (let h = 0; h < H; h++)
+            for (let d = 0; d < half; d++) {
+              const a = xOff + m * stride + h * hd + d;
+              const c = cos[pos * half + d], s = sin[pos * half + d];
+              want[a] = x[a] * c - x[a + half] * s;
+              want[a + half] = x[a + half] * c + x[a] * s;
+            }
+        }
+        const out = f32(await engine.runKernel({ family: "rope", spec: {}, params: [M, H, hd, stride, xOff, infoOff, 0, 0], buffers: [x, info, cos, sin], groups: [Math.ceil((H * half) / 64), M, 1], read: 1 }));
+        expectClose(out, want, 1e-6);
+      },
+    ),
+    runs,
+  );
+});
+
+test("causal GQA attention over ragged packed sequences", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 3 }),
+      fc.constantFrom([1, 1], [2, 1], [4, 2], [8, 4], [6, 3]),
+      fc.constantFrom(4, 8, 16),
+      fc.integer({ min: 1, max: 1 << 30 }),
+      async (lens, [H, G], hd, seed) => {
+        const M = lens.reduce((a, b) => a + b, 0);
+        const qStride = H * hd, kvStride = G * hd, group = H / G, scale = 1 / Math.sqrt(hd);
+        const q = rand(M * qStride, seed), k = rand(M * kvStride, seed + 1), v = rand(M * kvStride, seed + 2);
+        const info = new Uint32Array(M * 4);
+        let m = 0;
+        for (const len of lens) { const start = m; for (let t = 0; t < len; t++, m++) info.set([start, t + 1, t, 0], m * 4); }
+        const want = new Float32Array(M * qStride);
+        for (let i = 0; i < M; i++)
+          for (let h = 0; h < H; h++) {
+            const [start, n] = [info[i * 4], info[i * 4 + 1]];
+            const kv = Math.floor(h / group) * hd;
+            const s = Array.from({ length: n }, (_, j) => { let d = 0; for (let e = 0; e < hd; e++) d += q[i * qStride + h * hd + e] * k[(start + j) * kvStride + kv + e]; return d * scale; });
+            const mx = Math.max(...s), ex = s.map((x) => Math.exp(x - mx)), sum = ex.reduce((a, b) => a + b, 0);
+            for (let e = 0; e < hd; e++) { let acc = 0; for (let j = 0; j < n; j++) acc += ex[j] * v[(start + j) * kvStride + kv + e]; want[i * qStride + h * hd + e] = acc / sum; }
+          }
+        const maxk = Math.max(64, 1 << Math.ceil(Math.log2(Math.max(...lens))));
+        const out = f32(await engine.runKernel({ family: "attention", spec: { MAXK: maxk }, params: [M, H, hd, qStride, kvStride, group, { f32: scale }, 0], buffers: [q, k, v, info, M * qStride * 4], groups: [H, M, 1], read: 5 }));
+        expectClose(out, want, 1e-5);
+      },
+    ),
+    runs,
+  );
+});
+
+test("swiglu", async () => {
+  const n = 1000 + 37;
+  const g = rand(n, 3), u = rand(n, 4);
+  const want = g.map((x, i) => (x / (1 + Math.exp(-x))) * u[i]);
+  const out = f32(await engine.runKernel({ family: "swiglu", spec: {}, params: [n, 0, 0, 0], buffers: [g, u, n * 4], groups: [Math.ceil(n / 256), 1, 1], read: 3 }));
+  expectClose(out, want, 1e-6);
+});
+
+test("log-softmax target gather and argmax (lowest index on ties)", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 2, max: 700 }), fc.integer({ min: 1, max: 1 << 30 }), async (M, V, seed) => {
+      const logits = rand(M * V, seed).map((x) => x * 20);
+      logits[V - 1] = logits[0] = 100; // a tie in row 0: argmax must be 0
+      const outOff = 1;
+      const targets = new Uint32Array(M + outOff).map((_, i) => (i === M ? 0xffffffff : (i * 31 + seed) % V));
+      const lp = await engine.runKernel({ family: "logsoftmax", spec: {}, params: [M, V, outOff, 0], buffers: [logits, targets, (M + outOff) * 4, (M + outOff) * 4], groups: [1, M, 1], read: 3 });
+      const am = await engine.runKernel({ family: "logsoftmax", spec: {}, params: [M, V, outOff, 0], buffers: [logits, targets, (M + outOff) * 4, (M + outOff) * 4], groups: [1, M, 1], read: 4 });
+      for (let m = 0; m < M; m++) {
+        const row = logits.subarray(m * V, (m + 1) * V);
+        const mx = Math.max(...row);
+        const lse = mx + Math.log(row.reduce((s, x) => s + Math.exp(x - mx), 0));
+        expect(u32(am)[outOff + m]).toBe(row.indexOf(mx));
+        const t = targets[outOff + m];
+        if (t !== 0xffffffff) expect(Math.abs(f32(lp)[outOff + m] - (row[t] - lse))).toBeLessThan(1e-4);
+      }
+    }),
+    runs,
+  );
+});
+
+test("matmul_q8: in-kernel Q8_0 dequantisation equals the dequantised f32 product, incl. partial blocks", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 96 }),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 1 << 30 }),
+      async (M, N, blocksPerRow, Kcut, accumulate, seed) => {
+        const ldw = 32 * blocksPerRow;
+        const K = Math.min(Kcut, ldw); // elastic column slice, may end inside a block
+        const lda = K + 1;
+        const A = rand(M * lda, seed);
+        const q = new Int8Array(N * ldw).map((_, i) => ((i * 37 + seed) % 255) - 127);
+        const scales = rand(N * blocksPerRow, seed + 3).map((x) => Math.abs(x) / 64);
+        const C0 = rand(M * N, seed + 4);
+        const want = Float32Array.from(C0);
+        for (let m = 0; m < M; m++)
+          for (let n = 0; n < N; n++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += A[m * lda + k] * Math.fround(scales[n * blocksPerRow + Math.floor(k / 32)] * q[n * ldw + k]);
+            want[m * N + n] = (accumulate ? C0[m * N + n] : 0) + s;
+          }
+        const TM = M >= 4 ? 4 : 1;
+        const out = f32(await engine.runKernel({ family: "matmul_q8", spec: { TM, ACCUM: accumulate }, params: [M, N, K, lda, ldw, N, 0, 0], buffers: [A, new Uint32Array(q.buffer), scales, C0], groups: [Math.ceil(N / 256), Math.ceil(M / TM), 1], read: 4 }));
+        expectClose(out, want, 1e-5);
+      },
+    ),
+    runs,
+  );
+});
