@@ -80,6 +80,27 @@ function traceByPid(trace: string): Map<number, string[]> {
   return out;
 }
 
+/**
+ * Kill moments are tied to the worker's own progress, not to wall-clock delays: fixed delays either let a
+ * quiet machine finish the search in fewer than KILLS trials or, scaled down, never hit the
+ * stored-but-untold window. Here a trial is killed after the worker has started `j` evaluations (0..3,
+ * j = 0 meaning during start-up or the first evaluation), plus 0..12 ms of jitter so kills also land
+ * mid-evaluation and mid-commit. A trial thus stores at most a handful of the 120 results, so 20 kills
+ * always happen before the search can finish, whatever the machine's speed.
+ */
+async function killAtRandomMoment(proc: ReturnType<typeof spawnWorker>, trace: string, random: () => number): Promise<void> {
+  const started = Math.floor(random() * 4);
+  const jitterMs = random() * 12;
+  const deadline = Date.now() + 20_000;
+  while (proc.exitCode === null && Date.now() < deadline) {
+    if ((traceByPid(trace).get(proc.pid)?.length ?? 0) >= started) break;
+    await Bun.sleep(1);
+  }
+  if (started === 0) await Bun.sleep(random() * 150); // somewhere in start-up or the first evaluations
+  await Bun.sleep(jitterMs);
+  proc.kill("SIGKILL");
+}
+
 test(`a search SIGKILLed ${KILLS}+ times at random moments ends exactly like an uninterrupted run`, async () => {
   const seed = Number(process.env.NAS_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`crash test: seed ${seed} (replay with NAS_CRASH_SEED=${seed})`);
@@ -102,8 +123,7 @@ test(`a search SIGKILLed ${KILLS}+ times at random moments ends exactly like an 
     const before = doneKeys(crash.db, crash.search);
     const proc = spawnWorker(crash.dbPath, crash.search.id);
     if (kills < KILLS) {
-      await Bun.sleep(40 + random() * 260);
-      proc.kill("SIGKILL");
+      await killAtRandomMoment(proc, crash.trace, random);
       const code = await proc.exited;
       const progress = searchProgress(crash.db, getSearch(crash.db, crash.search.id));
       if (getSearch(crash.db, crash.search.id).status !== "done") {
