@@ -1,64 +1,130 @@
-// Causal self-attention with grouped-query heads and a stable (max-subtracted) softmax.
+// Causal self-attention with grouped-query heads and an online (streaming, max-rescaled) softmax.
 // q, out: [M, qStride] packed tokens of all sequences (ragged, no padding); k, v: [rows, kvStride].
-// Token m attends to key rows [kvStart, kvStart + nKeys) from tokInfo[m] (its own sequence up to itself,
-// or a KV cache). Query head h reads KV head h / groupSize. One workgroup per (head, token).
+// Token m attends to key rows [kvStart, kvStart + nKeys) from tokInfo[m] (its own sequence up to itself, or a
+// KV cache). Query head h reads KV head h / groupSize. Requires kvStart and kvStart + nKeys to be
+// non-decreasing over m (true for packed sequences and for cache decoding), so a tile's keys are one range.
+//
+// Specialisation (packages/compute/src/gpu/kernels.ts, attentionSpec): HD (head dim), WG, COOP, VEC4.
+// A workgroup is one query head and a tile of WG consecutive rows, one row per invocation. It walks the key
+// range of the whole tile (first row's kvStart to last row's key end) in blocks of 8 keys; each invocation
+// masks keys outside its own range. No workgroup memory, no barriers: on llvmpipe a barrier turns the shader
+// into coroutines (~0.4 us per barrier per 64-wide workgroup, measured), which made the old
+// one-workgroup-per-(token, head) kernel with tree reductions 80% of a stories260K forward.
+//
+// COOP (subgroups, subgroup size >= 8): invocation s of a subgroup loads key/value row j0 + (s & 7) once and
+// subgroupShuffle hands each of the 8 rows to every invocation, so a subgroup loads each key once per block
+// rather than once per row (storage loads are the cost on llvmpipe; see matmul.wgsl). The whole tile shares
+// j0, so whichever invocations form a subgroup, lanes 0..7 of it hold rows j0..j0+7.
+// !COOP: every invocation loads the 8 rows itself (devices without subgroups).
+//#if COOP
+enable subgroups;
+//#endif
 struct Params { M: u32, nHeads: u32, headDim: u32, qStride: u32, kvStride: u32, groupSize: u32, scale: f32, infoOff: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
+//#if VEC4
+@group(0) @binding(1) var<storage, read> q: array<vec4f>;
+@group(0) @binding(2) var<storage, read> k: array<vec4f>;
+@group(0) @binding(3) var<storage, read> v: array<vec4f>;
+//#else
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
+//#endif
 @group(0) @binding(4) var<storage, read> tokInfo: array<vec4u>; // (kvStart, nKeys, pos, seq)
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-const WG = 64u;
-const MAXK = {{MAXK}}u; // specialised: >= the longest key range of the batch
-var<workgroup> scores: array<f32, MAXK>;
-var<workgroup> red: array<f32, WG>;
+const HD = {{HD}}u;
+const HV = (HD + 3u) / 4u; // head dim in vec4 blocks (the last one zero-padded when HD is not a multiple of 4)
+const WG = {{WG}}u;
+const NEG = -3.4e38; // finite "minus infinity", so exp(NEG - NEG) never makes a NaN
+
+// Block c (4 values from element 4c) of the head that starts at element `e` (a multiple of 4 under VEC4).
+//#if VEC4
+fn loadQ(e: u32, c: u32) -> vec4f { return q[(e >> 2u) + c]; }
+fn loadK(e: u32, c: u32) -> vec4f { return k[(e >> 2u) + c]; }
+fn loadV(e: u32, c: u32) -> vec4f { return v[(e >> 2u) + c]; }
+//#else
+fn pick(c: u32) -> vec4<bool> { return vec4u(4u * c, 4u * c + 1u, 4u * c + 2u, 4u * c + 3u) < vec4u(HD); }
+fn at(c: u32, i: u32) -> u32 { return min(4u * c + i, HD - 1u); }
+fn loadQ(e: u32, c: u32) -> vec4f { return select(vec4f(0.0), vec4f(q[e + at(c, 0u)], q[e + at(c, 1u)], q[e + at(c, 2u)], q[e + at(c, 3u)]), pick(c)); }
+fn loadK(e: u32, c: u32) -> vec4f { return select(vec4f(0.0), vec4f(k[e + at(c, 0u)], k[e + at(c, 1u)], k[e + at(c, 2u)], k[e + at(c, 3u)]), pick(c)); }
+fn loadV(e: u32, c: u32) -> vec4f { return select(vec4f(0.0), vec4f(v[e + at(c, 0u)], v[e + at(c, 1u)], v[e + at(c, 2u)], v[e + at(c, 3u)]), pick(c)); }
+//#endif
 
 @compute @workgroup_size(WG)
+//#if COOP
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32) {
+//#else
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+//#endif
   let h = wid.x;
-  let m = wid.y + wid.z * 65535u;
-  if (m >= p.M) { return; } // uniform per workgroup, so barriers below stay in uniform control flow
-  let info = tokInfo[p.infoOff + m];
-  let kvStart = info.x;
-  let nKeys = info.y;
-  let qBase = m * p.qStride + h * p.headDim;
-  let kvOff = (h / p.groupSize) * p.headDim;
+  let r0 = (wid.y + wid.z * 65535u) * WG; // first row of the tile
+  if (r0 >= p.M) { return; } // uniform per workgroup
+  let m = min(r0 + lid.x, p.M - 1u); // rows past M compute row M-1 (every invocation takes part in shuffles)
+  let first = tokInfo[p.infoOff + r0];
+  let last = tokInfo[p.infoOff + min(r0 + WG, p.M) - 1u];
+  let lo = first.x;
+  let hi = last.x + last.y; // the tile's keys: [lo, hi)
+  let mine = tokInfo[p.infoOff + m];
+  let myLo = mine.x;
+  let myHi = mine.x + mine.y;
+  let kvOff = (h / p.groupSize) * HD;
 
-  var localMax = -3.4e38;
-  for (var j = lid.x; j < nKeys; j += WG) {
-    let kBase = (kvStart + j) * p.kvStride + kvOff;
-    var s = 0.0;
-    for (var d = 0u; d < p.headDim; d++) { s += q[qBase + d] * k[kBase + d]; }
-    s *= p.scale;
-    scores[j] = s;
-    localMax = max(localMax, s);
+  let qBase = m * p.qStride + h * HD;
+  var qv: array<vec4f, HV>;
+  for (var c = 0u; c < HV; c++) { qv[c] = loadQ(qBase, c) * p.scale; }
+  var acc: array<vec4f, HV>;
+  var mx = NEG;
+  var sum = 0.0;
+
+  for (var j0 = lo; j0 < hi; j0 += 8u) {
+    var sc: array<f32, 8>;
+//#if COOP
+    // This invocation's share of the block: key/value row j0 + (sl & 7), clamped into the range.
+    let own = min(j0 + (sl & 7u), hi - 1u) * p.kvStride + kvOff;
+    var kr: array<vec4f, HV>;
+    var vr: array<vec4f, HV>;
+    for (var c = 0u; c < HV; c++) { kr[c] = loadK(own, c); vr[c] = loadV(own, c); }
+//#endif
+    var bm = NEG;
+    for (var i = 0u; i < 8u; i++) {
+      let j = j0 + i;
+      var s = 0.0;
+//#if COOP
+      for (var c = 0u; c < HV; c++) { s += dot(qv[c], subgroupShuffle(kr[c], i)); }
+//#else
+      let row = min(j, hi - 1u) * p.kvStride + kvOff;
+      for (var c = 0u; c < HV; c++) { s += dot(qv[c], loadK(row, c)); }
+//#endif
+      sc[i] = select(NEG, s, j >= myLo && j < myHi);
+      bm = max(bm, sc[i]);
+    }
+    // Rescale what was accumulated to the new running max, then add this block.
+    let mNew = max(mx, bm);
+    let corr = exp(mx - mNew);
+    sum *= corr;
+    for (var c = 0u; c < HV; c++) { acc[c] *= corr; }
+    mx = mNew;
+    for (var i = 0u; i < 8u; i++) {
+      let j = j0 + i;
+      let pj = select(0.0, exp(sc[i] - mNew), j >= myLo && j < myHi);
+      sum += pj;
+//#if COOP
+      for (var c = 0u; c < HV; c++) { acc[c] += pj * subgroupShuffle(vr[c], i); }
+//#else
+      let row = min(j, hi - 1u) * p.kvStride + kvOff;
+      for (var c = 0u; c < HV; c++) { acc[c] += pj * loadV(row, c); }
+//#endif
+    }
   }
-  red[lid.x] = localMax;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid.x < stride) { red[lid.x] = max(red[lid.x], red[lid.x + stride]); }
-    workgroupBarrier();
-  }
-  let mx = red[0];
-  workgroupBarrier();
-  var localSum = 0.0;
-  for (var j = lid.x; j < nKeys; j += WG) {
-    let e = exp(scores[j] - mx);
-    scores[j] = e;
-    localSum += e;
-  }
-  red[lid.x] = localSum;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid.x < stride) { red[lid.x] += red[lid.x + stride]; }
-    workgroupBarrier();
-  }
-  let inv = 1.0 / red[0];
-  for (var d = lid.x; d < p.headDim; d += WG) {
-    var acc = 0.0;
-    for (var j = 0u; j < nKeys; j++) { acc += scores[j] * v[(kvStart + j) * p.kvStride + kvOff + d]; }
-    out[qBase + d] = acc * inv;
+
+  if (r0 + lid.x < p.M) {
+    let inv = 1.0 / sum; // sum >= 1: the row's own maximum contributes exp(0)
+    let oBase = m * p.qStride + h * HD;
+    for (var c = 0u; c < HV; c++) {
+      for (var i = 0u; i < 4u; i++) {
+        if (4u * c + i < HD) { out[oBase + 4u * c + i] = acc[c][i] * inv; }
+      }
+    }
   }
 }

@@ -18,6 +18,7 @@ import { normalizeSubnet, type ImportancePermutation, type LlamaConfig, type Mod
 import type { AdapterInfo } from "./gpu/device.ts";
 import type { Latency, LatencyOptions } from "./gpu/latency.ts";
 import type { ForwardResult, ForwardWant } from "./gpu/model.ts";
+import type { ProfiledDispatch } from "./gpu/recorder.ts";
 import type { KernelRun } from "./gpu/run-kernel.ts";
 import { FrameReader, encodeFrame, type Response } from "./protocol.ts";
 
@@ -195,6 +196,15 @@ export class EngineModel implements TokenScorer {
 
   async forward(sequences: number[][], subnet: SubNetworkSpec, want: ForwardWant): Promise<ForwardResult> {
     return (await this.engine.call("forward", { id: this.id, sequences, subnet: this.subnet(subnet), want })) as ForwardResult;
+  }
+
+  /**
+   * One forward with per-dispatch GPU times from timestamp queries (empty without the timestamp-query feature).
+   * @example
+   * const d = await model.profile([[1, 403, 407]], null, { scores: true }); // [{ kernel: "rmsnorm()", groups, ms }, ...]
+   */
+  async profile(sequences: number[][], subnet: SubNetworkSpec, want: ForwardWant): Promise<ProfiledDispatch[]> {
+    return (await this.engine.call("profile", { id: this.id, sequences, subnet: this.subnet(subnet), want })) as ProfiledDispatch[];
   }
 
   async scoreTokens(sequences: number[][], subnet: SubNetwork): Promise<TokenScores[]> {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { Engine } from "./client.ts";
-import { matmulGroups, matmulSpec } from "./gpu/kernels.ts";
+import { attentionGroups, attentionSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec } from "./gpu/kernels.ts";
 
 let engine: Engine;
 beforeAll(async () => {
@@ -160,9 +160,9 @@ test("matmul: dispatch grid checks the 65535 per-dimension limit", () => {
   expect(() => matmulGroups(cols, 1, 65536 * 256)).toThrow(/65535 per-dimension limit/);
 });
 
-test("rmsnorm", async () => {
+test("rmsnorm: row-per-invocation and workgroup-per-row variants, any D", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 1 << 30 }), async (M, D, seed) => {
+    fc.asyncProperty(fc.integer({ min: 1, max: 140 }), fc.integer({ min: 1, max: 300 }), fc.boolean(), fc.integer({ min: 1, max: 1 << 30 }), async (M, D, rows, seed) => {
       const x = rand(M * D, seed), w = rand(D, seed + 1), eps = 1e-5;
       const want = new Float32Array(M * D);
       for (let m = 0; m < M; m++) {
@@ -171,7 +171,8 @@ test("rmsnorm", async () => {
         const inv = 1 / Math.sqrt(ss / D + eps);
         for (let d = 0; d < D; d++) want[m * D + d] = x[m * D + d] * inv * w[d];
       }
-      const out = f32(await engine.runKernel({ family: "rmsnorm", spec: {}, params: [M, D, { f32: eps }, 0], buffers: [x, w, M * D * 4], groups: [1, M, 1], read: 3 }));
+      const spec = { ...rmsnormSpec(M, D), ROWS: rows };
+      const out = f32(await engine.runKernel({ family: "rmsnorm", spec, params: [M, D, { f32: eps }, 0], buffers: [x, w, M * D * 4], groups: rmsnormGroups(spec, M), read: 3 }));
       expectClose(out, want, 1e-5);
     }),
     runs,
@@ -231,36 +232,57 @@ test("rope (rotate-half) at offsets with position table", async () => {
   );
 });
 
-test("causal GQA attention over ragged packed sequences", async () => {
+/** Plain-TS causal GQA attention: row i attends to key rows [info.x, info.x + info.y). */
+function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, info: Uint32Array, M: number, H: number, G: number, hd: number): Float32Array {
+  const qStride = H * hd, kvStride = G * hd, group = H / G, scale = 1 / Math.sqrt(hd);
+  const want = new Float32Array(M * qStride);
+  for (let i = 0; i < M; i++)
+    for (let h = 0; h < H; h++) {
+      const [start, n] = [info[i * 4], info[i * 4 + 1]];
+      const kv = Math.floor(h / group) * hd;
+      const s = Array.from({ length: n }, (_, j) => { let d = 0; for (let e = 0; e < hd; e++) d += q[i * qStride + h * hd + e] * k[(start + j) * kvStride + kv + e]; return d * scale; });
+      const mx = Math.max(...s), ex = s.map((x) => Math.exp(x - mx)), sum = ex.reduce((a, b) => a + b, 0);
+      for (let e = 0; e < hd; e++) { let acc = 0; for (let j = 0; j < n; j++) acc += ex[j] * v[(start + j) * kvStride + kv + e]; want[i * qStride + h * hd + e] = acc / sum; }
+    }
+  return want;
+}
+
+async function runAttention(q: Float32Array, k: Float32Array, v: Float32Array, info: Uint32Array, M: number, H: number, G: number, hd: number, subgroups: boolean): Promise<Float32Array> {
+  const spec = attentionSpec({ subgroups, subgroupMaxSize: subgroups ? 8 : 0 }, hd);
+  const params = [M, H, hd, H * hd, G * hd, H / G, { f32: 1 / Math.sqrt(hd) }, 0];
+  return f32(await engine.runKernel({ family: "attention", spec, params, buffers: [q, k, v, info, M * H * hd * 4], groups: attentionGroups(spec, M, H), read: 5 }));
+}
+
+test("causal GQA attention over ragged packed sequences (both variants, any head dim)", async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 4 }),
       fc.constantFrom([1, 1], [2, 1], [4, 2], [8, 4], [6, 3]),
-      fc.constantFrom(4, 8, 16),
+      fc.constantFrom(4, 6, 8, 16, 64),
+      fc.boolean(),
       fc.integer({ min: 1, max: 1 << 30 }),
-      async (lens, [H, G], hd, seed) => {
+      async (lens, [H, G], hd, coop, seed) => {
         const M = lens.reduce((a, b) => a + b, 0);
-        const qStride = H * hd, kvStride = G * hd, group = H / G, scale = 1 / Math.sqrt(hd);
-        const q = rand(M * qStride, seed), k = rand(M * kvStride, seed + 1), v = rand(M * kvStride, seed + 2);
+        const q = rand(M * H * hd, seed), k = rand(M * G * hd, seed + 1), v = rand(M * G * hd, seed + 2);
         const info = new Uint32Array(M * 4);
         let m = 0;
         for (const len of lens) { const start = m; for (let t = 0; t < len; t++, m++) info.set([start, t + 1, t, 0], m * 4); }
-        const want = new Float32Array(M * qStride);
-        for (let i = 0; i < M; i++)
-          for (let h = 0; h < H; h++) {
-            const [start, n] = [info[i * 4], info[i * 4 + 1]];
-            const kv = Math.floor(h / group) * hd;
-            const s = Array.from({ length: n }, (_, j) => { let d = 0; for (let e = 0; e < hd; e++) d += q[i * qStride + h * hd + e] * k[(start + j) * kvStride + kv + e]; return d * scale; });
-            const mx = Math.max(...s), ex = s.map((x) => Math.exp(x - mx)), sum = ex.reduce((a, b) => a + b, 0);
-            for (let e = 0; e < hd; e++) { let acc = 0; for (let j = 0; j < n; j++) acc += ex[j] * v[(start + j) * kvStride + kv + e]; want[i * qStride + h * hd + e] = acc / sum; }
-          }
-        const maxk = Math.max(64, 1 << Math.ceil(Math.log2(Math.max(...lens))));
-        const out = f32(await engine.runKernel({ family: "attention", spec: { MAXK: maxk }, params: [M, H, hd, qStride, kvStride, group, { f32: scale }, 0], buffers: [q, k, v, info, M * qStride * 4], groups: [H, M, 1], read: 5 }));
-        expectClose(out, want, 1e-5);
+        expectClose(await runAttention(q, k, v, info, M, H, G, hd, coop && hasSubgroups()), attentionRef(q, k, v, info, M, H, G, hd), 1e-5);
       },
     ),
     runs,
   );
+});
+
+test("attention decoding from a KV cache: one row reads cache rows [0, n) for any n", async () => {
+  for (const coop of [false, hasSubgroups()]) {
+    for (const n of [1, 7, 8, 9, 300]) {
+      const H = 4, G = 2, hd = 8;
+      const q = rand(H * hd, n), k = rand(n * G * hd, n + 1), v = rand(n * G * hd, n + 2);
+      const info = new Uint32Array([0, n, n - 1, 0]);
+      expectClose(await runAttention(q, k, v, info, 1, H, G, hd, coop), attentionRef(q, k, v, info, 1, H, G, hd), 1e-5);
+    }
+  }
 });
 
 test("swiglu", async () => {

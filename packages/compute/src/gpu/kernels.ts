@@ -114,3 +114,40 @@ export function matmulGroups(spec: Specialization, M: number, N: number): [numbe
   }
   return groups;
 }
+
+/**
+ * Attention specialisation (kernels/attention.wgsl): COOP shares each block of 8 key/value rows across a
+ * subgroup with subgroupShuffle when the device has subgroups of at least 8 invocations; the workgroup (a tile
+ * of WG query rows of one head) is one subgroup wide there, else 32 rows that each load their own keys.
+ * VEC4 when the head dim is a multiple of 4 (then every head and row starts on a vec4 boundary).
+ * @example
+ * attentionSpec({ subgroups: true, subgroupMaxSize: 8 }, 8) // { HD: 8, WG: 8, COOP: true, VEC4: true }
+ */
+export function attentionSpec(caps: MatmulCaps, headDim: number): Specialization {
+  const WG = caps.subgroups ? Math.min(64, Math.max(8, caps.subgroupMaxSize)) : 32;
+  return { HD: headDim, WG, COOP: caps.subgroups, VEC4: headDim % 4 === 0 };
+}
+
+/** Workgroup grid of an attention dispatch: one query head by one tile of WG rows (tiles past 65535 on z). */
+export function attentionGroups(spec: Specialization, M: number, heads: number): [number, number, number] {
+  const tiles = Math.ceil(M / Number(spec.WG));
+  return tiles <= MAX_GROUPS ? [heads, tiles, 1] : [heads, MAX_GROUPS, Math.ceil(tiles / MAX_GROUPS)];
+}
+
+/**
+ * RMSNorm specialisation (kernels/rmsnorm.wgsl): one row per invocation from 32 rows up (no barriers; on
+ * lavapipe 11 barrier-reducing dispatches over 256 rows took 8.5 ms, row-per-invocation ones a tenth of it),
+ * one workgroup per row below (decode: a GPU would otherwise run one thread). VEC4 when D is a multiple of 4.
+ * @example
+ * rmsnormSpec(256, 64) // { ROWS: true, VEC4: true }
+ */
+export function rmsnormSpec(M: number, D: number): Specialization {
+  return { ROWS: M >= 32, VEC4: D % 4 === 0 };
+}
+
+/** Workgroup grid of an RMSNorm dispatch with specialisation `spec` over M rows. */
+export function rmsnormGroups(spec: Specialization, M: number): [number, number, number] {
+  if (!spec.ROWS) return M <= MAX_GROUPS ? [1, M, 1] : [1, MAX_GROUPS, Math.ceil(M / MAX_GROUPS)];
+  const groups = Math.ceil(M / 64);
+  return groups <= MAX_GROUPS ? [groups, 1, 1] : [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS), 1];
+}

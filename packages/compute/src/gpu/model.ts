@@ -10,8 +10,9 @@
  */
 import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@nas/model";
 import type { Gpu } from "./device.ts";
+import { attentionGroups, attentionSpec, matmulCaps, rmsnormGroups, rmsnormSpec } from "./kernels.ts";
 import { encodeLinear } from "./linear.ts";
-import { grid, params, Recorder } from "./recorder.ts";
+import { grid, params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
 import { destroyWeights, uploadWeights, type DeviceWeights, type Matrix } from "./weights.ts";
 
@@ -179,7 +180,8 @@ export class GpuModel {
 
   private rmsnorm(x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, M: number): void {
     const D = this.config.hiddenSize;
-    this.rec.dispatch("rmsnorm", {}, params(M, D, { f32: this.config.rmsNormEps }, 0), [x, w, out], grid(1, M));
+    const spec = rmsnormSpec(M, D);
+    this.rec.dispatch("rmsnorm", spec, params(M, D, { f32: this.config.rmsNormEps }, 0), [x, w, out], rmsnormGroups(spec, M));
   }
 
   /** Gather rows `ids[idOff + m]` of a row-chunked table into out [M, cols]. */
@@ -194,12 +196,10 @@ export class GpuModel {
    * All kept decoder layers for M rows whose embeddings are in s.x; leaves the residual stream in s.x.
    * `kv(layer)` says where keys/values go (row offset rowOff) and are read from.
    */
-  private layers(s: Scratch, M: number, infoOff: number, maxKeys: number, subnet: SubNetwork, kv: (layer: number) => KvTarget): void {
+  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget): void {
     const c = this.config;
     const hd = c.headDim;
-    const maxk = Math.max(64, 1 << Math.ceil(Math.log2(Math.max(1, maxKeys))));
-    const wgLimit = this.gpu.info.limits.maxComputeWorkgroupStorageSize / F - 64;
-    if (maxk > wgLimit) throw new Error(`attention over ${maxKeys} keys exceeds this device's workgroup memory (${wgLimit} keys)`);
+    const attSpec = attentionSpec(matmulCaps(this.gpu.device), hd);
     for (let l = 0; l < c.numLayers; l++) {
       if (!subnet.layers[l]) continue; // skipped layer: the residual stream passes through unchanged
       const w = this.weights.layers[l];
@@ -218,7 +218,7 @@ export class GpuModel {
       this.rec.dispatch("rope", {}, params(M, qHeads, hd, qDim, 0, infoOff, 0, 0), [s.q, s.info, this.cos, this.sin], grid(Math.ceil((qHeads * half) / 64), M));
       this.rec.dispatch("rope", {}, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], grid(Math.ceil((g * half) / 64), M));
       const group = qHeads / g;
-      this.rec.dispatch("attention", { MAXK: maxk }, params(M, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, infoOff), [s.q, t.k, t.v, s.info, s.att], grid(qHeads, M));
+      this.rec.dispatch("attention", attSpec, params(M, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, infoOff), [s.q, t.k, t.v, s.info, s.att], attentionGroups(attSpec, M, qHeads));
       // Residual adds are fused into the output projections' epilogue (ACCUM).
       this.linear(s.att, 0, qDim, M, qDim, w.o, D, s.x, 0, D, true);
       this.rmsnorm(s.x, w.mlpNorm, s.h, M);
@@ -268,6 +268,21 @@ export class GpuModel {
     return out;
   }
 
+  /**
+   * Run one forward with per-dispatch GPU timestamps (see Recorder.profiling) and return them in dispatch
+   * order. For finding hot kernels; needs the timestamp-query feature (empty list without it).
+   */
+  async profileForward(sequences: number[][], subnet: SubNetwork, want: ForwardWant): Promise<ProfiledDispatch[]> {
+    this.rec.profiling = true;
+    try {
+      await this.forward(sequences, subnet, want);
+      return this.rec.profile;
+    } finally {
+      this.rec.profiling = false;
+      this.rec.profile = [];
+    }
+  }
+
   private async forwardPass(seqs: number[][], subnet: SubNetwork, want: ForwardWant): Promise<ForwardResult> {
     const c = this.config;
     const V = c.vocabSize;
@@ -297,7 +312,7 @@ export class GpuModel {
     this.write(s.targets, targets);
 
     this.gather(s.ids, 0, M, this.weights.embed, s.x);
-    this.layers(s, M, 0, maxLen, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
+    this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
     this.rmsnorm(s.x, this.weights.norm, s.h, M);
 
     const reads: { buffer: GPUBuffer; offset: number; size: number }[] = [];
@@ -403,7 +418,7 @@ export class GpuModel {
 
     // Prompt: rows [0, P), keys/values into cache rows [0, P); next token -> tokens[P].
     this.gather(tokens, 0, P, this.weights.embed, s.x);
-    this.layers(step, P, 0, P, subnet, (l) => caches.get(l)!);
+    this.layers(step, P, 0, subnet, (l) => caches.get(l)!);
     this.rmsnorm(s.x, this.weights.norm, s.h, P);
     this.gather(lastIdx, 0, 1, hTable(P), hidden);
     this.linear(hidden, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
@@ -411,7 +426,7 @@ export class GpuModel {
     // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
     for (let p = P; p < total - 1; p++) {
       this.gather(tokens, p, 1, this.weights.embed, s.x);
-      this.layers(step, 1, p, p + 1, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }));
+      this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }));
       this.rmsnorm(s.x, this.weights.norm, s.h, 1);
       this.linear(s.h, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
       this.rec.dispatch("logsoftmax", {}, params(1, V, p + 1, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);

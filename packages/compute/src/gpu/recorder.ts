@@ -5,7 +5,7 @@
  */
 import type { Gpu } from "./device.ts";
 import type { KernelFamily } from "./kernels.ts";
-import type { Specialization } from "./template.ts";
+import { specKey, type Specialization } from "./template.ts";
 
 const SLOT = 256; // minUniformBufferOffsetAlignment
 const MAX_DIM = 65535;
@@ -49,10 +49,26 @@ export function grid(x: number, rows: number): [number, number, number] {
   return rows <= MAX_DIM ? [x, rows, 1] : [x, MAX_DIM, Math.ceil(rows / MAX_DIM)];
 }
 
+/** One profiled dispatch: its pipeline key and GPU time from timestamp queries. */
+export interface ProfiledDispatch {
+  kernel: string;
+  groups: [number, number, number];
+  ms: number;
+}
+
+const MAX_PROFILED = 2048; // a query set holds at most 4096 timestamps (begin + end per dispatch)
+
 export class Recorder {
   private ops: (Dispatch | Copy)[] = [];
   private uniform: GPUBuffer | null = null;
   private staging: GPUBuffer | null = null;
+  /**
+   * When set (and the device has timestamp-query), the next run() gives each dispatch its own compute pass
+   * with begin/end timestamps and stores per-dispatch GPU times in `profile` (the first 2048 dispatches).
+   * Separate passes add a little overhead, so profiled runs are for finding hot kernels, not for headline numbers.
+   */
+  profiling = false;
+  profile: ProfiledDispatch[] = [];
 
   constructor(readonly gpu: Gpu) {}
 
@@ -90,12 +106,18 @@ export class Recorder {
     const encoder = device.createCommandEncoder();
     let pass: GPUComputePassEncoder | null = null;
     let slot = 0;
+    const profiled = this.profiling && device.features.has("timestamp-query") ? dispatches.slice(0, MAX_PROFILED) : [];
+    const querySet = profiled.length ? device.createQuerySet({ type: "timestamp", count: 2 * profiled.length }) : null;
     for (const op of this.ops) {
       if (op.kind === "copy") {
         pass?.end();
         pass = null;
         encoder.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
         continue;
+      }
+      if (querySet && slot < profiled.length) {
+        pass?.end();
+        pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * slot, endOfPassWriteIndex: 2 * slot + 1 } });
       }
       pass ??= encoder.beginComputePass();
       const pipeline = this.gpu.pipelines.get(op.family, op.spec);
@@ -107,6 +129,12 @@ export class Recorder {
       slot++;
     }
     pass?.end();
+    let resolved: GPUBuffer | null = null;
+    if (querySet) {
+      resolved = this.gpu.createBuffer(profiled.length * 16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, "timestamps");
+      encoder.resolveQuerySet(querySet, 0, 2 * profiled.length, resolved, 0);
+      reads = [...reads, { buffer: resolved, offset: 0, size: profiled.length * 16 }];
+    }
     const total = reads.reduce((s, r) => s + Math.ceil(r.size / 4) * 4, 0);
     if (total > 0) {
       if (!this.staging || this.staging.size < total) {
@@ -136,6 +164,12 @@ export class Recorder {
       o += Math.ceil(r.size / 4) * 4;
     }
     this.staging!.unmap();
+    if (querySet) {
+      const t = new BigUint64Array(out.pop()!);
+      this.profile = profiled.map((d, i) => ({ kernel: specKey(d.family, d.spec), groups: d.groups, ms: Number(t[2 * i + 1] - t[2 * i]) / 1e6 }));
+      querySet.destroy();
+      this.gpu.releaseBuffer(resolved!);
+    }
     return out;
   }
 

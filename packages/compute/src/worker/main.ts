@@ -63,6 +63,10 @@ const handlers: Record<string, Handler> = {
     const m = model(args.id);
     return m.forward(args.sequences, normalizeSubnet(m.config, args.subnet as never), args.want);
   },
+  async profile(args: { id: number; sequences: number[][]; subnet: unknown; want: object }) {
+    const m = model(args.id);
+    return m.profileForward(args.sequences, normalizeSubnet(m.config, args.subnet as never), args.want);
+  },
   async generate(args: { id: number; prompt: number[]; subnet: unknown; maxNew: number; stopAtEos?: boolean }) {
     const m = model(args.id);
     const t0 = performance.now();
