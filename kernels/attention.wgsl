@@ -1,8 +1,11 @@
 // Causal self-attention with grouped-query heads and an online (streaming, max-rescaled) softmax.
 // q, out: [M, qStride] packed tokens of all sequences (ragged, no padding); k, v: [rows, kvStride].
-// Token m attends to key rows [kvStart, kvStart + nKeys) from tokInfo[m] (its own sequence up to itself, or a
-// KV cache). Query head h reads KV head h / groupSize. Requires kvStart and kvStart + nKeys to be
-// non-decreasing over m (true for packed sequences and for cache decoding), so a tile's keys are one range.
+// tokInfo[m] = (kvStart, kvEnd, pos, prefixEnd): the token at position pos attends to its pos + 1 keys, the
+// key rows [kvStart, prefixEnd) followed by the last pos + 1 - (prefixEnd - kvStart) rows before kvEnd.
+// prefixEnd = kvStart is the plain case (one range: its own sequence up to itself, or a KV cache); a larger
+// prefixEnd skips a gap, which lets continuations packed after a shared prefix attend to that prefix and to
+// themselves but not to each other. Query head h reads KV head h / groupSize. Requires kvStart and kvEnd to be
+// non-decreasing over m, and so must the start of the own range (true for all packings in gpu/model.ts).
 //
 // Specialisation (packages/compute/src/gpu/kernels.ts, attentionSpec): HD (head dim), WG, COOP, VEC4.
 // A workgroup is one query head and a tile of WG consecutive rows, one row per invocation. It walks the key
@@ -30,7 +33,7 @@ struct Params { M: u32, nHeads: u32, headDim: u32, qStride: u32, kvStride: u32, 
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 //#endif
-@group(0) @binding(4) var<storage, read> tokInfo: array<vec4u>; // (kvStart, nKeys, pos, seq)
+@group(0) @binding(4) var<storage, read> tokInfo: array<vec4u>; // (kvStart, kvEnd, pos, prefixEnd)
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 const HD = {{HD}}u;
@@ -51,6 +54,11 @@ fn loadK(e: u32, c: u32) -> vec4f { return select(vec4f(0.0), vec4f(k[e + at(c, 
 fn loadV(e: u32, c: u32) -> vec4f { return select(vec4f(0.0), vec4f(v[e + at(c, 0u)], v[e + at(c, 1u)], v[e + at(c, 2u)], v[e + at(c, 3u)]), pick(c)); }
 //#endif
 
+/** Is key row j one of this row's keys? */
+fn mine_(j: u32, preLo: u32, preHi: u32, ownLo: u32, ownHi: u32) -> bool {
+  return (j >= preLo && j < preHi) || (j >= ownLo && j < ownHi);
+}
+
 @compute @workgroup_size(WG)
 //#if COOP
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32) {
@@ -61,13 +69,17 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let r0 = (wid.y + wid.z * 65535u) * WG; // first row of the tile
   if (r0 >= p.M) { return; } // uniform per workgroup
   let m = min(r0 + lid.x, p.M - 1u); // rows past M compute row M-1 (every invocation takes part in shuffles)
+  // The tile's keys: its rows' prefix ranges [first.x, last.w), then their own ranges from the first row's own
+  // start (past what the prefix segment covered) to last.y. Two segments, so continuations packed after one
+  // shared prefix never scan each other's rows (186 TinyStories windows share the prefix [BOS]).
   let first = tokInfo[p.infoOff + r0];
   let last = tokInfo[p.infoOff + min(r0 + WG, p.M) - 1u];
-  let lo = first.x;
-  let hi = last.x + last.y; // the tile's keys: [lo, hi)
+  let firstOwnLo = first.y - (first.z + 1u - (first.w - first.x));
   let mine = tokInfo[p.infoOff + m];
-  let myLo = mine.x;
-  let myHi = mine.x + mine.y;
+  let preLo = mine.x; // this row's keys: [preLo, preHi) and [ownLo, ownHi)
+  let preHi = mine.w;
+  let ownHi = mine.y;
+  let ownLo = ownHi - (mine.z + 1u - (preHi - preLo));
   let kvOff = (h / p.groupSize) * HD;
 
   let qBase = m * p.qStride + h * HD;
@@ -77,44 +89,48 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   var mx = NEG;
   var sum = 0.0;
 
-  for (var j0 = lo; j0 < hi; j0 += 8u) {
-    var sc: array<f32, 8>;
+  for (var seg = 0u; seg < 2u; seg++) {
+    let lo = select(max(firstOwnLo, last.w), first.x, seg == 0u);
+    let hi = select(last.y, last.w, seg == 0u);
+    for (var j0 = lo; j0 < hi; j0 += 8u) {
+      var sc: array<f32, 8>;
 //#if COOP
-    // This invocation's share of the block: key/value row j0 + (sl & 7), clamped into the range.
-    let own = min(j0 + (sl & 7u), hi - 1u) * p.kvStride + kvOff;
-    var kr: array<vec4f, HV>;
-    var vr: array<vec4f, HV>;
-    for (var c = 0u; c < HV; c++) { kr[c] = loadK(own, c); vr[c] = loadV(own, c); }
+      // This invocation's share of the block: key/value row j0 + (sl & 7), clamped into the range.
+      let own = min(j0 + (sl & 7u), hi - 1u) * p.kvStride + kvOff;
+      var kr: array<vec4f, HV>;
+      var vr: array<vec4f, HV>;
+      for (var c = 0u; c < HV; c++) { kr[c] = loadK(own, c); vr[c] = loadV(own, c); }
 //#endif
-    var bm = NEG;
-    for (var i = 0u; i < 8u; i++) {
-      let j = j0 + i;
-      var s = 0.0;
+      var bm = NEG;
+      for (var i = 0u; i < 8u; i++) {
+        let j = j0 + i;
+        var s = 0.0;
 //#if COOP
-      for (var c = 0u; c < HV; c++) { s += dot(qv[c], subgroupShuffle(kr[c], i)); }
+        for (var c = 0u; c < HV; c++) { s += dot(qv[c], subgroupShuffle(kr[c], i)); }
 //#else
-      let row = min(j, hi - 1u) * p.kvStride + kvOff;
-      for (var c = 0u; c < HV; c++) { s += dot(qv[c], loadK(row, c)); }
+        let row = min(j, hi - 1u) * p.kvStride + kvOff;
+        for (var c = 0u; c < HV; c++) { s += dot(qv[c], loadK(row, c)); }
 //#endif
-      sc[i] = select(NEG, s, j >= myLo && j < myHi);
-      bm = max(bm, sc[i]);
-    }
-    // Rescale what was accumulated to the new running max, then add this block.
-    let mNew = max(mx, bm);
-    let corr = exp(mx - mNew);
-    sum *= corr;
-    for (var c = 0u; c < HV; c++) { acc[c] *= corr; }
-    mx = mNew;
-    for (var i = 0u; i < 8u; i++) {
-      let j = j0 + i;
-      let pj = select(0.0, exp(sc[i] - mNew), j >= myLo && j < myHi);
-      sum += pj;
+        sc[i] = select(NEG, s, j < hi && mine_(j, preLo, preHi, ownLo, ownHi)); // j < hi: each key in one segment only
+        bm = max(bm, sc[i]);
+      }
+      // Rescale what was accumulated to the new running max, then add this block.
+      let mNew = max(mx, bm);
+      let corr = exp(mx - mNew);
+      sum *= corr;
+      for (var c = 0u; c < HV; c++) { acc[c] *= corr; }
+      mx = mNew;
+      for (var i = 0u; i < 8u; i++) {
+        let j = j0 + i;
+        let pj = select(0.0, exp(sc[i] - mNew), j < hi && mine_(j, preLo, preHi, ownLo, ownHi));
+        sum += pj;
 //#if COOP
-      for (var c = 0u; c < HV; c++) { acc[c] += pj * subgroupShuffle(vr[c], i); }
+        for (var c = 0u; c < HV; c++) { acc[c] += pj * subgroupShuffle(vr[c], i); }
 //#else
-      let row = min(j, hi - 1u) * p.kvStride + kvOff;
-      for (var c = 0u; c < HV; c++) { acc[c] += pj * loadV(row, c); }
+        let row = min(j, hi - 1u) * p.kvStride + kvOff;
+        for (var c = 0u; c < HV; c++) { acc[c] += pj * loadV(row, c); }
 //#endif
+      }
     }
   }
 

@@ -6,7 +6,7 @@
 struct Params { M: u32, nHeads: u32, headDim: u32, stride: u32, xOff: u32, infoOff: u32, _a: u32, _b: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@group(0) @binding(2) var<storage, read> tokInfo: array<vec4u>; // (kvStart, nKeys, pos, seq)
+@group(0) @binding(2) var<storage, read> tokInfo: array<vec4u>; // (kvStart, kvEnd, pos, prefixEnd): see attention.wgsl
 @group(0) @binding(3) var<storage, read> cosT: array<f32>;
 @group(0) @binding(4) var<storage, read> sinT: array<f32>;
 

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { normalizeSubnet, type ImportancePermutation, type LlamaConfig, type ModelSource, type SubNetwork, type SubNetworkSpec, type TokenScorer, type TokenScores } from "@nas/model";
+import { normalizeSubnet, type ImportancePermutation, type LlamaConfig, type ModelSource, type PrefixGroup, type PrefixTokenScorer, type SubNetwork, type SubNetworkSpec, type TokenScores } from "@nas/model";
 import type { AdapterInfo } from "./gpu/device.ts";
 import type { Latency, LatencyOptions } from "./gpu/latency.ts";
 import type { ForwardResult, ForwardWant } from "./gpu/model.ts";
@@ -180,7 +180,7 @@ export class Engine {
 }
 
 /** A model resident on the engine's device; every sub-network runs on its one copy of the weights. */
-export class EngineModel implements TokenScorer {
+export class EngineModel implements PrefixTokenScorer {
   constructor(
     private engine: Engine,
     readonly id: number,
@@ -207,12 +207,24 @@ export class EngineModel implements TokenScorer {
     return (await this.engine.call("profile", { id: this.id, sequences, subnet: this.subnet(subnet), want })) as ProfiledDispatch[];
   }
 
+  /**
+   * Per-token log-probs and argmax of each sequence (TokenScorer). A sequence may hold maxPositions + 1 tokens:
+   * its last token is only a target.
+   */
   async scoreTokens(sequences: number[][], subnet: SubNetwork): Promise<TokenScores[]> {
-    const r = await this.forward(sequences, subnet, { scores: true });
-    return sequences.map((seq, i) => ({
-      logprobs: r.logprobs![i].subarray(0, seq.length - 1),
-      argmax: r.argmax![i].subarray(0, seq.length - 1),
-    }));
+    for (const [i, s] of sequences.entries()) if (s.length < 2) throw new EngineError(`sequence ${i} has ${s.length} tokens; scoring needs at least 2`);
+    const r = await this.scoreContinuations(sequences.map((s) => ({ prefix: s.slice(0, 1), continuations: [s.slice(1)] })), subnet);
+    return r.map((g) => g[0]);
+  }
+
+  /**
+   * Score continuations of shared prefixes, each prefix computed once per pass (PrefixTokenScorer): ARC's four
+   * answers to one question cost the question once.
+   * @example
+   * const [[a, b]] = await model.scoreContinuations([{ prefix: [1, 403], continuations: [[407], [99, 7]] }], subnet);
+   */
+  async scoreContinuations(groups: PrefixGroup[], subnet: SubNetwork): Promise<TokenScores[][]> {
+    return (await this.engine.call("score", { id: this.id, groups, subnet: this.subnet(subnet) })) as TokenScores[][];
   }
 
   /** Greedy generation with a KV cache; returns the new tokens and the wall time in ms. */

@@ -22,6 +22,13 @@ afterAll(async () => {
   await engine.close();
 });
 
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  expect(worst).toBeLessThan(tol);
+}
+
 function checkCase(model: EngineModel, c: Case, r: { lastLogits?: Float32Array[]; argmax?: Int32Array[]; logprobs?: Float32Array[] }, i: number): void {
   const last = r.lastLogits![i];
   let worst = 0;
@@ -45,12 +52,35 @@ for (const [name, dir] of [["stories260K", "models/stories260K-hf"], ["tiny-llam
       await model.unload();
     });
     for (const sub of [...new Set(ref.cases.map((c) => c.subnetwork))]) {
-      test(`${sub}: every case, one at a time and as one ragged batch`, async () => {
+      test(`${sub}: every case, one at a time and as one ragged batch; scoring and shared prefixes agree`, async () => {
         const cases = ref.cases.filter((c) => c.subnetwork === sub);
         const spec = cases[0].spec as never;
         for (const c of cases) checkCase(model, c, await model.forward([c.input_ids], spec, { scores: true, lastLogits: true }), 0);
         const batch = await model.forward(cases.map((c) => c.input_ids), spec, { scores: true, lastLogits: true });
         cases.forEach((c, i) => checkCase(model, c, batch, i));
+        // scoreTokens (the evaluation path) gives the same per-token numbers as forward.
+        const subnet = model.subnet(spec);
+        const scored = await model.scoreTokens(cases.map((c) => c.input_ids), subnet);
+        cases.forEach((c, i) => {
+          expect(Array.from(scored[i].argmax)).toEqual(c.argmax.slice(0, -1));
+          expectClose(scored[i].logprobs, batch.logprobs![i].subarray(0, c.input_ids.length - 1), 1e-4);
+        });
+        // Shared prefixes: every split point of every case, three continuations per group (the full tail and two
+        // truncations), all groups in one call, equal the plain scores of the concatenations.
+        const groups = cases.flatMap((c) => [1, 2, Math.floor(c.input_ids.length / 2), c.input_ids.length - 1].filter((p) => p >= 1 && p < c.input_ids.length).map((p) => {
+          const tail = c.input_ids.slice(p);
+          return { prefix: c.input_ids.slice(0, p), continuations: [tail, tail.slice(0, 1), tail.slice(0, Math.ceil(tail.length / 2))] };
+        }));
+        const shared = await model.scoreContinuations(groups, subnet);
+        const plain = await model.scoreTokens(groups.flatMap((g) => g.continuations.map((t) => [...g.prefix, ...t])), subnet);
+        let k = 0;
+        groups.forEach((g, gi) => g.continuations.forEach((t, ci) => {
+          const want = plain[k++];
+          const off = g.prefix.length - 1;
+          expect(shared[gi][ci].logprobs.length).toBe(t.length);
+          expectClose(shared[gi][ci].logprobs, want.logprobs.subarray(off), 1e-4); // f32: other tiles, other rounding
+          expect(Array.from(shared[gi][ci].argmax)).toEqual(Array.from(want.argmax.subarray(off)));
+        }));
       });
     }
   });
@@ -97,6 +127,21 @@ describe("elastic execution and bad input", () => {
       await model.forward([ids], spec, { scores: true });
     }
     expect((await engine.memory()).allocated).toBe(before.allocated);
+  });
+
+  test("scoring takes maxPositions + 1 tokens (the last is only a target) and refuses bad groups by name", async () => {
+    const full = model.subnet(null);
+    const P = model.config.maxPositions;
+    const seq = Array.from({ length: P + 1 }, (_, t) => (t === 0 ? 1 : 3 + ((t * 37) % 500)));
+    const [long] = await model.scoreTokens([seq], full);
+    expect(long.logprobs.length).toBe(P);
+    const r = await model.forward([seq.slice(0, P)], full, { scores: true });
+    expectClose(long.logprobs.subarray(0, P - 1), r.logprobs![0].subarray(0, P - 1), 1e-5);
+    await expect(model.scoreTokens([[...seq, 5]], full)).rejects.toThrow(/exceed the model's 512 positions \+ 1/);
+    await expect(model.scoreTokens([[1]], full)).rejects.toThrow(/sequence 0 has 1 tokens/);
+    await expect(model.scoreContinuations([{ prefix: [], continuations: [[5]] }], full)).rejects.toThrow(/group 0: empty prefix/);
+    await expect(model.scoreContinuations([{ prefix: [1], continuations: [[5], []] }], full)).rejects.toThrow(/group 0, continuation 1: empty/);
+    await expect(model.scoreContinuations([{ prefix: [1], continuations: [[5, 512]] }], full)).rejects.toThrow(/token id 512 is outside the vocabulary/);
   });
 
   test("invalid sub-networks are refused with a message naming the field, and the engine keeps working", async () => {

@@ -232,17 +232,19 @@ test("rope (rotate-half) at offsets with position table", async () => {
   );
 });
 
-/** Plain-TS causal GQA attention: row i attends to key rows [info.x, info.x + info.y). */
+/** Plain-TS causal GQA attention: row i attends to key rows [x, w) and the last z + 1 - (w - x) rows before y (tokInfo (x, y, z, w)). */
 function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, info: Uint32Array, M: number, H: number, G: number, hd: number): Float32Array {
   const qStride = H * hd, kvStride = G * hd, group = H / G, scale = 1 / Math.sqrt(hd);
   const want = new Float32Array(M * qStride);
   for (let i = 0; i < M; i++)
     for (let h = 0; h < H; h++) {
-      const [start, n] = [info[i * 4], info[i * 4 + 1]];
+      const [x, y, z, w] = info.subarray(i * 4, i * 4 + 4);
+      const own = z + 1 - (w - x);
+      const rows = [...Array.from({ length: w - x }, (_, j) => x + j), ...Array.from({ length: own }, (_, j) => y - own + j)];
       const kv = Math.floor(h / group) * hd;
-      const s = Array.from({ length: n }, (_, j) => { let d = 0; for (let e = 0; e < hd; e++) d += q[i * qStride + h * hd + e] * k[(start + j) * kvStride + kv + e]; return d * scale; });
+      const s = rows.map((r) => { let d = 0; for (let e = 0; e < hd; e++) d += q[i * qStride + h * hd + e] * k[r * kvStride + kv + e]; return d * scale; });
       const mx = Math.max(...s), ex = s.map((x) => Math.exp(x - mx)), sum = ex.reduce((a, b) => a + b, 0);
-      for (let e = 0; e < hd; e++) { let acc = 0; for (let j = 0; j < n; j++) acc += ex[j] * v[(start + j) * kvStride + kv + e]; want[i * qStride + h * hd + e] = acc / sum; }
+      for (let e = 0; e < hd; e++) { let acc = 0; rows.forEach((r, j) => (acc += ex[j] * v[r * kvStride + kv + e])); want[i * qStride + h * hd + e] = acc / sum; }
     }
   return want;
 }
@@ -266,7 +268,30 @@ test("causal GQA attention over ragged packed sequences (both variants, any head
         const q = rand(M * H * hd, seed), k = rand(M * G * hd, seed + 1), v = rand(M * G * hd, seed + 2);
         const info = new Uint32Array(M * 4);
         let m = 0;
-        for (const len of lens) { const start = m; for (let t = 0; t < len; t++, m++) info.set([start, t + 1, t, 0], m * 4); }
+        for (const len of lens) { const start = m; for (let t = 0; t < len; t++, m++) info.set([start, m + 1, t, start], m * 4); }
+        expectClose(await runAttention(q, k, v, info, M, H, G, hd, coop && hasSubgroups()), attentionRef(q, k, v, info, M, H, G, hd), 1e-5);
+      },
+    ),
+    runs,
+  );
+});
+
+test("attention with shared prefixes: continuations see their prefix and themselves, not each other", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ prefix: fc.integer({ min: 0, max: 20 }), conts: fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 3 }),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 1 << 30 }),
+      async (groups, coop, seed) => {
+        const rows: number[][] = [];
+        for (const g of groups) {
+          const ps = rows.length;
+          for (let t = 0; t < g.prefix; t++) rows.push([ps, rows.length + 1, t, ps]);
+          for (const c of g.conts) for (let j = 0; j < c; j++) rows.push([ps, rows.length + 1, g.prefix + j, ps + g.prefix]);
+        }
+        const M = rows.length, H = 4, G = 2, hd = 8;
+        const info = new Uint32Array(rows.flat());
+        const q = rand(M * H * hd, seed), k = rand(M * G * hd, seed + 1), v = rand(M * G * hd, seed + 2);
         expectClose(await runAttention(q, k, v, info, M, H, G, hd, coop && hasSubgroups()), attentionRef(q, k, v, info, M, H, G, hd), 1e-5);
       },
     ),

@@ -15,25 +15,14 @@
  * tokenizer adds its BOS (tokenizer_config add_bos_token=true). Older 0.4.x releases passed
  * add_special_tokens=False; set addBos=false to reproduce those.
  */
-import type { SubNetwork, TokenScorer, TokenScores, Tokenizer } from "@nas/model";
+import { hasPrefixSharing, type PrefixGroup, type PrefixTokenScorer, type SubNetwork, type TokenScorer, type TokenScores, type Tokenizer } from "@nas/model";
+
+export { hasPrefixSharing, type PrefixTokenScorer };
 import { pyRstrip } from "./pytext.ts";
 
 /** Thrown for a request that cannot be scored (empty continuation; an over-long one when overlong = "error"). */
 export class RequestError extends Error {
   override name = "RequestError";
-}
-
-/**
- * Optional engine capability: score several continuations of one shared prefix, running the prefix once.
- * Result i holds, for each token c[j] of continuation i, log p(c[j] | prefix ++ c[<j]) and the argmax there.
- */
-export interface PrefixTokenScorer extends TokenScorer {
-  scoreContinuations(prefix: number[], continuations: number[][], subnet: SubNetwork): Promise<TokenScores[]>;
-}
-
-/** Does this scorer share prefix work? */
-export function hasPrefixSharing(s: TokenScorer): s is PrefixTokenScorer {
-  return typeof (s as Partial<PrefixTokenScorer>).scoreContinuations === "function";
 }
 
 export interface LoglikelihoodResult {
@@ -220,19 +209,24 @@ export class LoglikelihoodRunner {
       const scores = await this.call(() => this.scorer.scoreTokens(items.map((s) => s.seq), this.subnet), items.length, items.reduce((a, s) => a + s.seq.length, 0));
       items.forEach((s, k) => finish(s.index, s.seq, s.contLen, scores[k], 0));
     }
-    for (const g of groups.filter((g) => g.length > 1)) {
-      const prefixLen = g[0].seq.length - g[0].contLen;
-      const prefix = g[0].seq.slice(0, prefixLen);
+    // Groups sharing a context: several groups per scorer call, within the same token and sequence budgets.
+    const multi = groups.filter((g) => g.length > 1);
+    const prefixLenOf = (g: (typeof multi)[number]) => g[0].seq.length - g[0].contLen;
+    const groupTokens = multi.map((g) => prefixLenOf(g) + g.reduce((a, s) => a + s.contLen, 0));
+    for (const batch of this.batches(groupTokens, multi.map((g) => g.length))) {
       const scorer = this.scorer as PrefixTokenScorer;
-      const conts = g.map((s) => s.seq.slice(prefixLen));
-      const scores = await this.call(() => scorer.scoreContinuations(prefix, conts, this.subnet), g.length, 0);
-      // scores[k] covers targets seq[prefixLen ..]: offset so that target t maps to index t - prefixLen
-      g.forEach((s, k) => finish(s.index, s.seq, s.contLen, scores[k], prefixLen - 1));
+      const request: PrefixGroup[] = batch.map((k) => {
+        const g = multi[k];
+        return { prefix: g[0].seq.slice(0, prefixLenOf(g)), continuations: g.map((s) => s.seq.slice(prefixLenOf(g))) };
+      });
+      const scores = await this.call(() => scorer.scoreContinuations(request, this.subnet), request.reduce((a, r) => a + r.continuations.length, 0), 0);
+      // scores[b][k] covers targets seq[prefixLen ..]: offset so that target t maps to index t - prefixLen
+      batch.forEach((gk, b) => multi[gk].forEach((s, k) => finish(s.index, s.seq, s.contLen, scores[b][k], prefixLenOf(multi[gk]) - 1)));
     }
     return out;
   }
 
-  private async call(fn: () => Promise<TokenScores[]>, sequences: number, tokens: number): Promise<TokenScores[]> {
+  private async call<T>(fn: () => Promise<T>, sequences: number, tokens: number): Promise<T> {
     const t0 = performance.now();
     const r = await fn();
     this.stats.ms += performance.now() - t0;
@@ -242,18 +236,25 @@ export class LoglikelihoodRunner {
     return r;
   }
 
-  /** Split indices 0..n-1 (lengths sorted descending) into batches within the token and sequence budgets. */
-  private *batches(lengths: number[]): Generator<number[]> {
+  /**
+   * Split indices 0..n-1 into consecutive batches within the token and sequence budgets; item i costs
+   * lengths[i] tokens and sequences[i] sequences (default 1).
+   */
+  private *batches(lengths: number[], sequences?: number[]): Generator<number[]> {
     let cur: number[] = [];
     let tokens = 0;
+    let seqs = 0;
     for (let i = 0; i < lengths.length; i++) {
-      if (cur.length > 0 && (cur.length >= this.opts.batchSize || tokens + lengths[i] > this.opts.batchTokens)) {
+      const n = sequences?.[i] ?? 1;
+      if (cur.length > 0 && (seqs + n > this.opts.batchSize || tokens + lengths[i] > this.opts.batchTokens)) {
         yield cur;
         cur = [];
         tokens = 0;
+        seqs = 0;
       }
       cur.push(i);
       tokens += lengths[i];
+      seqs += n;
     }
     if (cur.length > 0) yield cur;
   }

@@ -19,3 +19,26 @@ export interface TokenScores {
 export interface TokenScorer {
   scoreTokens(sequences: number[][], subnet: SubNetwork): Promise<TokenScores[]>;
 }
+
+/** Continuations that share one prefix (context). */
+export interface PrefixGroup {
+  prefix: number[];
+  continuations: number[][];
+}
+
+/**
+ * Optional scorer capability: score continuations of shared prefixes, running each prefix once.
+ * Result [g][i] holds, for each token c[j] of continuation i of group g, log p(c[j] | prefix ++ c[<j]) and the
+ * argmax of that distribution (so logprobs.length === c.length).
+ *
+ * @example
+ * const [[a, b]] = await scorer.scoreContinuations([{ prefix: [1, 403], continuations: [[407], [99, 7]] }], subnet);
+ */
+export interface PrefixTokenScorer extends TokenScorer {
+  scoreContinuations(groups: PrefixGroup[], subnet: SubNetwork): Promise<TokenScores[][]>;
+}
+
+/** Does this scorer share prefix work? */
+export function hasPrefixSharing(s: TokenScorer): s is PrefixTokenScorer {
+  return typeof (s as Partial<PrefixTokenScorer>).scoreContinuations === "function";
+}

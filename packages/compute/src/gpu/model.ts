@@ -3,7 +3,7 @@
  * sub-network only changes dispatch sizes and strides (prefix slices), never the weights.
  *
  * Batches are packed: B ragged sequences become M = sum(len) rows with no padding; per-row `tokInfo`
- * (kvStart, nKeys, pos, seq) tells attention which key rows a token sees. A whole forward is recorded as
+ * (kvStart, kvEnd, pos, prefixEnd) tells attention which key rows a token sees (kernels/attention.wgsl). A whole forward is recorded as
  * one list of dispatches, submitted once and read back once (see recorder.ts). Generation encodes the prompt
  * and every greedy step in one submission: each step's argmax is written straight into the token buffer the
  * next step's embedding reads, so nothing returns to the host until the end.
@@ -283,6 +283,114 @@ export class GpuModel {
     }
   }
 
+  /** Log-softmax of each row's target and its argmax into s.logprob / s.argmax; returns what to read back. */
+  private encodeScores(s: Scratch, M: number): { buffer: GPUBuffer; offset: number; size: number }[] {
+    const V = this.config.vocabSize;
+    const D = this.config.hiddenSize;
+    // Logits are produced in row chunks into one reused buffer and reduced right away, so [M, V] never
+    // has to exist at once (4096 rows x 32000 vocab would be 500 MiB).
+    const chunkRows = Math.max(1, Math.min(M, Math.floor(Math.min(this.gpu.info.limits.maxStorageBufferBindingSize, 64 << 20) / (V * F))));
+    const logits = this.buffer("logits", chunkRows * V * F);
+    for (let r = 0; r < M; r += chunkRows) {
+      const rows = Math.min(chunkRows, M - r);
+      this.linear(s.h, r * D, D, rows, D, this.weights.lmHead, V, logits, 0, V, false);
+      this.rec.dispatch("logsoftmax", {}, params(rows, V, r, 0), [logits, s.targets, s.logprob, s.argmax], grid(1, rows));
+    }
+    return [
+      { buffer: s.logprob, offset: 0, size: M * F },
+      { buffer: s.argmax, offset: 0, size: M * F },
+    ];
+  }
+
+  /**
+   * Score continuations of shared prefixes: for group g and continuation i, entry j holds
+   * log p(c[j] | prefix ++ c[<j]) and the argmax of that distribution. The prefix runs once per group (per pass):
+   * rows are packed as [prefix without its last token][last prefix token ++ c[:-1]] per continuation, and
+   * attention lets each continuation see the prefix and itself only (tokInfo prefixEnd, kernels/attention.wgsl).
+   * A plain sequence s is the group {prefix: [s[0]], continuations: [s.slice(1)]}, so a sequence may hold
+   * maxPositions + 1 tokens: its last token is only a target.
+   */
+  async scoreGroups(groups: { prefix: number[]; continuations: number[][] }[], subnet: SubNetwork): Promise<{ logprobs: Float32Array; argmax: Int32Array }[][]> {
+    const V = this.config.vocabSize;
+    const maxRows = this.maxRowsPerPass;
+    // Split every group into pieces (its prefix with a run of its continuations) that fit one pass.
+    type Piece = { group: number; prefix: number[]; conts: number[][]; first: number; rows: number };
+    const pieces: Piece[] = [];
+    groups.forEach((g, gi) => {
+      const where = `group ${gi}`;
+      if (g.prefix.length === 0) throw new Error(`${where}: empty prefix (score from at least a BOS token)`);
+      if (g.continuations.length === 0) throw new Error(`${where}: no continuations`);
+      for (const id of g.prefix) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`${where}: prefix token id ${id} is outside the vocabulary [0, ${V})`);
+      const shared = g.prefix.length - 1;
+      let piece: Piece | null = null;
+      g.continuations.forEach((c, ci) => {
+        if (c.length === 0) throw new Error(`${where}, continuation ${ci}: empty`);
+        for (const id of c) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`${where}, continuation ${ci}: token id ${id} is outside the vocabulary [0, ${V})`);
+        if (shared + c.length > this.config.maxPositions) throw new Error(`${where}, continuation ${ci}: prefix (${g.prefix.length}) + continuation (${c.length}) exceed the model's ${this.config.maxPositions} positions + 1`);
+        if (shared + c.length > maxRows) throw new Error(`${where}, continuation ${ci}: ${shared + c.length} rows exceed ${maxRows} rows per pass on this device`);
+        if (!piece || piece.rows + c.length > maxRows) {
+          piece = { group: gi, prefix: g.prefix, conts: [], first: ci, rows: shared };
+          pieces.push(piece);
+        }
+        piece.conts.push(c);
+        piece.rows += c.length;
+      });
+    });
+    const out = groups.map((g) => new Array<{ logprobs: Float32Array; argmax: Int32Array }>(g.continuations.length));
+    let start = 0;
+    while (start < pieces.length) {
+      let rows = 0;
+      let end = start;
+      while (end < pieces.length && rows + pieces[end].rows <= maxRows) rows += pieces[end++].rows;
+      const part = await this.scorePass(pieces.slice(start, end), rows, subnet);
+      pieces.slice(start, end).forEach((p, k) => p.conts.forEach((_, i) => (out[p.group][p.first + i] = part[k][i])));
+      start = end;
+    }
+    return out;
+  }
+
+  private async scorePass(pieces: { prefix: number[]; conts: number[][] }[], M: number, subnet: SubNetwork): Promise<{ logprobs: Float32Array; argmax: Int32Array }[][]> {
+    const s = this.ensureScratch(M);
+    const ids = new Uint32Array(M);
+    const info = new Uint32Array(M * 4);
+    const targets = new Uint32Array(M).fill(NO_TARGET);
+    let m = 0;
+    let maxPos = 0;
+    const spans: { start: number; len: number }[][] = [];
+    for (const { prefix, conts } of pieces) {
+      const ps = m;
+      const shared = prefix.length - 1;
+      for (let t = 0; t < shared; t++, m++) {
+        ids[m] = prefix[t];
+        info.set([ps, m + 1, t, ps], m * 4);
+      }
+      spans.push(
+        conts.map((c) => {
+          const start = m;
+          // Row j feeds (last prefix token ++ c)[j] at position shared + j and predicts c[j].
+          for (let j = 0; j < c.length; j++, m++) {
+            ids[m] = j === 0 ? prefix[shared] : c[j - 1];
+            info.set([ps, m + 1, shared + j, ps + shared], m * 4);
+            targets[m] = c[j];
+          }
+          maxPos = Math.max(maxPos, shared + c.length);
+          return { start, len: c.length };
+        }),
+      );
+    }
+    this.ensureRope(maxPos);
+    this.write(s.ids, ids);
+    this.write(s.info, info);
+    this.write(s.targets, targets);
+    this.gather(s.ids, 0, M, this.weights.embed, s.x);
+    this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
+    this.rmsnorm(s.x, this.weights.norm, s.h, M);
+    const [lp, am] = await this.rec.run(this.encodeScores(s, M));
+    const logprob = new Float32Array(lp);
+    const argmax = new Int32Array(am);
+    return spans.map((g) => g.map(({ start, len }) => ({ logprobs: logprob.slice(start, start + len), argmax: argmax.slice(start, start + len) })));
+  }
+
   private async forwardPass(seqs: number[][], subnet: SubNetwork, want: ForwardWant): Promise<ForwardResult> {
     const c = this.config;
     const V = c.vocabSize;
@@ -300,7 +408,7 @@ export class GpuModel {
       maxLen = Math.max(maxLen, seq.length);
       seq.forEach((id, t) => {
         ids[m] = id;
-        info.set([start, t + 1, t, b], m * 4);
+        info.set([start, m + 1, t, start], m * 4);
         if (t + 1 < seq.length) targets[m] = seq[t + 1];
         m++;
       });
@@ -316,18 +424,7 @@ export class GpuModel {
     this.rmsnorm(s.x, this.weights.norm, s.h, M);
 
     const reads: { buffer: GPUBuffer; offset: number; size: number }[] = [];
-    if (want.scores) {
-      // Logits are produced in row chunks into one reused buffer and reduced right away, so [M, V] never
-      // has to exist at once (4096 rows x 32000 vocab would be 500 MiB).
-      const chunkRows = Math.max(1, Math.min(M, Math.floor(Math.min(this.gpu.info.limits.maxStorageBufferBindingSize, 64 << 20) / (V * F))));
-      const logits = this.buffer("logits", chunkRows * V * F);
-      for (let r = 0; r < M; r += chunkRows) {
-        const rows = Math.min(chunkRows, M - r);
-        this.linear(s.h, r * D, D, rows, D, this.weights.lmHead, V, logits, 0, V, false);
-        this.rec.dispatch("logsoftmax", {}, params(rows, V, r, 0), [logits, s.targets, s.logprob, s.argmax], grid(1, rows));
-      }
-      reads.push({ buffer: s.logprob, offset: 0, size: M * F }, { buffer: s.argmax, offset: 0, size: M * F });
-    }
+    if (want.scores) reads.push(...this.encodeScores(s, M));
     if (want.lastLogits) {
       const B = seqs.length;
       const idxBuf = this.buffer("lastIdx", B * F);
@@ -396,7 +493,7 @@ export class GpuModel {
     const s = this.ensureScratch(P);
     const tokens = this.buffer("gen.tokens", total * F);
     const info = new Uint32Array(total * 4);
-    for (let p = 0; p < total; p++) info.set([0, p + 1, p, 0], p * 4);
+    for (let p = 0; p < total; p++) info.set([0, p + 1, p, 0], p * 4); // cache rows [0, p] (prefixEnd = kvStart: no gap)
     const infoBuf = this.buffer("gen.info", total * 4 * F);
     const noTargets = this.buffer("gen.noTargets", total * F);
     const noLogprob = this.buffer("gen.logprob", total * F);

@@ -63,6 +63,10 @@ const handlers: Record<string, Handler> = {
     const m = model(args.id);
     return m.forward(args.sequences, normalizeSubnet(m.config, args.subnet as never), args.want);
   },
+  async score(args: { id: number; groups: { prefix: number[]; continuations: number[][] }[]; subnet: unknown }) {
+    const m = model(args.id);
+    return m.scoreGroups(args.groups, normalizeSubnet(m.config, args.subnet as never));
+  },
   async profile(args: { id: number; sequences: number[][]; subnet: unknown; want: object }) {
     const m = model(args.id);
     return m.profileForward(args.sequences, normalizeSubnet(m.config, args.subnet as never), args.want);
