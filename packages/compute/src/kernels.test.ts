@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { Engine } from "./client.ts";
-import { attentionGroups, attentionSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec } from "./gpu/kernels.ts";
+import { attentionGroups, attentionSpec, logsoftmaxGroups, logsoftmaxSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./gpu/kernels.ts";
 
 let engine: Engine;
 beforeAll(async () => {
@@ -205,9 +205,11 @@ test("rope (rotate-half) at offsets with position table", async () => {
       fc.integer({ min: 1, max: 5 }),
       fc.constantFrom(2, 8, 32, 64),
       fc.integer({ min: 0, max: 3 }),
+      fc.boolean(),
       fc.integer({ min: 1, max: 1 << 30 }),
-      async (M, H, hd, infoOff, seed) => {
-        const half = hd / 2, stride = H * hd + 3, xOff = 5, maxPos = 40;
+      async (M, H, hd, infoOff, aligned, seed) => {
+        // aligned: stride and offset multiples of 4, so head dims 8+ take the VEC4 variant
+        const half = hd / 2, stride = H * hd + (aligned ? 4 : 3), xOff = aligned ? 8 : 5, maxPos = 40;
         const x = rand(xOff + M * stride, seed);
         const info = new Uint32Array((M + infoOff) * 4);
         for (let i = 0; i < M + infoOff; i++) info[i * 4 + 2] = (i * 13 + seed) % maxPos;
@@ -224,7 +226,9 @@ test("rope (rotate-half) at offsets with position table", async () => {
               want[a + half] = x[a + half] * c + x[a] * s;
             }
         }
-        const out = f32(await engine.runKernel({ family: "rope", spec: {}, params: [M, H, hd, stride, xOff, infoOff, 0, 0], buffers: [x, info, cos, sin], groups: [Math.ceil((H * half) / 64), M, 1], read: 1 }));
+        const spec = ropeSpec(hd, stride, xOff);
+        expect(spec.VEC4).toBe(aligned && hd >= 8);
+        const out = f32(await engine.runKernel({ family: "rope", spec, params: [M, H, hd, stride, xOff, infoOff, 0, 0], buffers: [x, info, cos, sin], groups: ropeGroups(spec, M, H, hd), read: 1 }));
         expectClose(out, want, 1e-6);
       },
     ),
@@ -310,23 +314,29 @@ test("attention decoding from a KV cache: one row reads cache rows [0, n) for an
   }
 });
 
-test("swiglu", async () => {
-  const n = 1000 + 37;
-  const g = rand(n, 3), u = rand(n, 4);
-  const want = g.map((x, i) => (x / (1 + Math.exp(-x))) * u[i]);
-  const out = f32(await engine.runKernel({ family: "swiglu", spec: {}, params: [n, 0, 0, 0], buffers: [g, u, n * 4], groups: [Math.ceil(n / 256), 1, 1], read: 3 }));
-  expectClose(out, want, 1e-6);
+test("swiglu, scalar and vec4", async () => {
+  for (const n of [1000 + 37, 1000 + 36, 4]) {
+    const g = rand(n, 3), u = rand(n, 4);
+    const want = g.map((x, i) => (x / (1 + Math.exp(-x))) * u[i]);
+    const spec = swigluSpec(n);
+    expect(spec.VEC4).toBe(n % 4 === 0);
+    const out = f32(await engine.runKernel({ family: "swiglu", spec, params: [n, 0, 0, 0], buffers: [g, u, n * 4], groups: swigluGroups(spec, n), read: 3 }));
+    expectClose(out, want, 1e-6);
+  }
 });
 
-test("log-softmax target gather and argmax (lowest index on ties)", async () => {
+test("log-softmax target gather and argmax (lowest index on ties), row-per-invocation and workgroup variants", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 2, max: 700 }), fc.integer({ min: 1, max: 1 << 30 }), async (M, V, seed) => {
+    fc.asyncProperty(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 2, max: 700 }), fc.boolean(), fc.integer({ min: 1, max: 1 << 30 }), async (M, V, rows, seed) => {
       const logits = rand(M * V, seed).map((x) => x * 20);
       logits[V - 1] = logits[0] = 100; // a tie in row 0: argmax must be 0
+      if (M > 1) logits[V + 1] = logits[V + 2] = 100; // a tie inside one vec4 of row 1: argmax must be 1
       const outOff = 1;
       const targets = new Uint32Array(M + outOff).map((_, i) => (i === M ? 0xffffffff : (i * 31 + seed) % V));
-      const lp = await engine.runKernel({ family: "logsoftmax", spec: {}, params: [M, V, outOff, 0], buffers: [logits, targets, (M + outOff) * 4, (M + outOff) * 4], groups: [1, M, 1], read: 3 });
-      const am = await engine.runKernel({ family: "logsoftmax", spec: {}, params: [M, V, outOff, 0], buffers: [logits, targets, (M + outOff) * 4, (M + outOff) * 4], groups: [1, M, 1], read: 4 });
+      const spec = { ...logsoftmaxSpec(M, V), ROWS: rows };
+      const run = { family: "logsoftmax" as const, spec, params: [M, V, outOff, 0], buffers: [logits, targets, (M + outOff) * 4, (M + outOff) * 4], groups: logsoftmaxGroups(spec, M) };
+      const lp = await engine.runKernel({ ...run, read: 3 });
+      const am = await engine.runKernel({ ...run, read: 4 });
       for (let m = 0; m < M; m++) {
         const row = logits.subarray(m * V, (m + 1) * V);
         const mx = Math.max(...row);

@@ -151,3 +151,44 @@ export function rmsnormGroups(spec: Specialization, M: number): [number, number,
   const groups = Math.ceil(M / 64);
   return groups <= MAX_GROUPS ? [groups, 1, 1] : [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS), 1];
 }
+
+/**
+ * Log-softmax specialisation (kernels/logsoftmax.wgsl): one row per invocation from 32 rows up, one workgroup
+ * per row below; VEC4 when V is a multiple of 4.
+ * @example
+ * logsoftmaxSpec(4096, 512) // { ROWS: true, VEC4: true }
+ */
+export function logsoftmaxSpec(M: number, V: number): Specialization {
+  return { ROWS: M >= 32, VEC4: V % 4 === 0 };
+}
+
+/** Workgroup grid of a log-softmax dispatch (the same layouts as RMSNorm: rows per invocation or per workgroup). */
+export const logsoftmaxGroups = rmsnormGroups;
+
+/**
+ * RoPE specialisation (kernels/rope.wgsl): VEC4 (4 pairs per invocation) when headDim/2, the row stride and the
+ * start offset are multiples of 4.
+ * @example
+ * ropeSpec(8, 64, 0) // { VEC4: true }
+ */
+export function ropeSpec(headDim: number, stride: number, xOff: number): Specialization {
+  return { VEC4: (headDim / 2) % 4 === 0 && stride % 4 === 0 && xOff % 4 === 0 };
+}
+
+/** Workgroup grid of a RoPE dispatch: invocations over (heads x pairs / PACK) by rows. */
+export function ropeGroups(spec: Specialization, M: number, heads: number, headDim: number): [number, number, number] {
+  const perRow = (heads * headDim) / 2 / (spec.VEC4 ? 4 : 1);
+  const x = Math.ceil(perRow / 64);
+  return M <= MAX_GROUPS ? [x, M, 1] : [x, MAX_GROUPS, Math.ceil(M / MAX_GROUPS)];
+}
+
+/** SwiGLU specialisation (kernels/swiglu.wgsl): VEC4 when the element count is a multiple of 4. */
+export function swigluSpec(n: number): Specialization {
+  return { VEC4: n % 4 === 0 };
+}
+
+/** Workgroup grid of a SwiGLU dispatch over n elements (256 invocations per workgroup, x then y). */
+export function swigluGroups(spec: Specialization, n: number): [number, number, number] {
+  const groups = Math.ceil(n / (spec.VEC4 ? 4 : 1) / 256);
+  return [Math.min(MAX_GROUPS, groups), Math.ceil(groups / MAX_GROUPS), 1];
+}

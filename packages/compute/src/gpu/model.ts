@@ -10,7 +10,7 @@
  */
 import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@nas/model";
 import type { Gpu } from "./device.ts";
-import { attentionGroups, attentionSpec, matmulCaps, rmsnormGroups, rmsnormSpec } from "./kernels.ts";
+import { attentionGroups, attentionSpec, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
 import { encodeLinear } from "./linear.ts";
 import { grid, params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
@@ -214,9 +214,10 @@ export class GpuModel {
       this.linear(s.h, 0, D, M, D, w.q, qDim, s.q, 0, qDim, false);
       this.linear(s.h, 0, D, M, D, w.k, kvDim, t.k, t.rowOff * kvDim, kvDim, false);
       this.linear(s.h, 0, D, M, D, w.v, kvDim, t.v, t.rowOff * kvDim, kvDim, false);
-      const half = hd / 2;
-      this.rec.dispatch("rope", {}, params(M, qHeads, hd, qDim, 0, infoOff, 0, 0), [s.q, s.info, this.cos, this.sin], grid(Math.ceil((qHeads * half) / 64), M));
-      this.rec.dispatch("rope", {}, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], grid(Math.ceil((g * half) / 64), M));
+      const qRope = ropeSpec(hd, qDim, 0);
+      const kRope = ropeSpec(hd, kvDim, t.rowOff * kvDim);
+      this.rec.dispatch("rope", qRope, params(M, qHeads, hd, qDim, 0, infoOff, 0, 0), [s.q, s.info, this.cos, this.sin], ropeGroups(qRope, M, qHeads, hd));
+      this.rec.dispatch("rope", kRope, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], ropeGroups(kRope, M, g, hd));
       const group = qHeads / g;
       this.rec.dispatch("attention", attSpec, params(M, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, infoOff), [s.q, t.k, t.v, s.info, s.att], attentionGroups(attSpec, M, qHeads));
       // Residual adds are fused into the output projections' epilogue (ACCUM).
@@ -225,7 +226,8 @@ export class GpuModel {
       this.linear(s.h, 0, D, M, D, w.gate, ff, s.g, 0, ff, false);
       this.linear(s.h, 0, D, M, D, w.up, ff, s.u, 0, ff, false);
       const n = M * ff;
-      this.rec.dispatch("swiglu", {}, params(n, 0, 0, 0), [s.g, s.u, s.a], [Math.min(65535, Math.ceil(n / 256)), Math.ceil(n / 256 / 65535), 1]);
+      const glu = swigluSpec(n);
+      this.rec.dispatch("swiglu", glu, params(n, 0, 0, 0), [s.g, s.u, s.a], swigluGroups(glu, n));
       this.linear(s.a, 0, ff, M, ff, w.down, D, s.x, 0, D, true);
     }
   }
@@ -294,7 +296,8 @@ export class GpuModel {
     for (let r = 0; r < M; r += chunkRows) {
       const rows = Math.min(chunkRows, M - r);
       this.linear(s.h, r * D, D, rows, D, this.weights.lmHead, V, logits, 0, V, false);
-      this.rec.dispatch("logsoftmax", {}, params(rows, V, r, 0), [logits, s.targets, s.logprob, s.argmax], grid(1, rows));
+      const spec = logsoftmaxSpec(rows, V);
+      this.rec.dispatch("logsoftmax", spec, params(rows, V, r, 0), [logits, s.targets, s.logprob, s.argmax], logsoftmaxGroups(spec, rows));
     }
     return [
       { buffer: s.logprob, offset: 0, size: M * F },
@@ -519,14 +522,14 @@ export class GpuModel {
     this.rmsnorm(s.x, this.weights.norm, s.h, P);
     this.gather(lastIdx, 0, 1, hTable(P), hidden);
     this.linear(hidden, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
-    this.rec.dispatch("logsoftmax", {}, params(1, V, P, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
+    this.rec.dispatch("logsoftmax", logsoftmaxSpec(1, V), params(1, V, P, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
     // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
     for (let p = P; p < total - 1; p++) {
       this.gather(tokens, p, 1, this.weights.embed, s.x);
       this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }));
       this.rmsnorm(s.x, this.weights.norm, s.h, 1);
       this.linear(s.h, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
-      this.rec.dispatch("logsoftmax", {}, params(1, V, p + 1, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
+      this.rec.dispatch("logsoftmax", logsoftmaxSpec(1, V), params(1, V, p + 1, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
     }
     const [data] = await this.rec.run([{ buffer: tokens, offset: P * F, size: maxNew * F }]);
     const out = Array.from(new Uint32Array(data));
