@@ -51,8 +51,25 @@ fn loadW(r: u32, q: u32) -> vec4f {
                 vec4u(k, k + 1u, k + 2u, k + 3u) < vec4u(p.K));
 }
 //#endif
+//#if VEC4C
+@group(0) @binding(3) var<storage, read_write> C: array<vec4f>;
+//#else
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+//#endif
 
+//#if VEC4C
+// Columns n .. n+3 of row m as one vec4 (ldc, cOff and N multiples of 4: the 4 are all in range or all out).
+fn put4(m: u32, n: u32, v: vec4f) {
+  if (m < p.M && n < p.N) {
+    let c = (p.cOff + m * p.ldc + n) >> 2u;
+//#if ACCUM
+    C[c] = C[c] + v;
+//#else
+    C[c] = v;
+//#endif
+  }
+}
+//#else
 fn put(m: u32, n: u32, v: f32) {
   if (m < p.M && n < p.N) {
     let c = p.cOff + m * p.ldc + n;
@@ -64,16 +81,25 @@ fn put(m: u32, n: u32, v: f32) {
   }
 }
 
+//#endif
+
 const WG = {{WG}}u;
 
 //#if COOP
 fn put16(m: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
+//#if VEC4C
+  put4(m, n0, c0);
+  put4(m, n0 + 4u, c1);
+  put4(m, n0 + 8u, c2);
+  put4(m, n0 + 12u, c3);
+//#else
   for (var j = 0u; j < 4u; j++) {
     put(m, n0 + j, c0[j]);
     put(m, n0 + 4u + j, c1[j]);
     put(m, n0 + 8u + j, c2[j]);
     put(m, n0 + 12u + j, c3[j]);
   }
+//#endif
 }
 
 @compute @workgroup_size(WG)
@@ -87,12 +113,20 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#if L2
   let ra1 = rowStart(p.aOff + min(m0 + WG, p.M - 1u) * p.lda);
 //#endif
+//#if L4
+  let ra2 = rowStart(p.aOff + min(m0 + 2u * WG, p.M - 1u) * p.lda);
+  let ra3 = rowStart(p.aOff + min(m0 + 3u * WG, p.M - 1u) * p.lda);
+//#endif
   let s = sl & 7u;
   let rw0 = rowStart(min(n0 + s, p.N - 1u) * p.ldw);
   let rw1 = rowStart(min(n0 + 8u + s, p.N - 1u) * p.ldw);
   var c00 = vec4f(0.0); var c01 = vec4f(0.0); var c02 = vec4f(0.0); var c03 = vec4f(0.0);
 //#if L2
   var c10 = vec4f(0.0); var c11 = vec4f(0.0); var c12 = vec4f(0.0); var c13 = vec4f(0.0);
+//#endif
+//#if L4
+  var c20 = vec4f(0.0); var c21 = vec4f(0.0); var c22 = vec4f(0.0); var c23 = vec4f(0.0);
+  var c30 = vec4f(0.0); var c31 = vec4f(0.0); var c32 = vec4f(0.0); var c33 = vec4f(0.0);
 //#endif
   let blocks = (p.K + 3u) >> 2u;
   for (var q = 0u; q < blocks; q++) {
@@ -102,12 +136,20 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#if L2
     let a1 = loadA(ra1, q);
 //#endif
+//#if L4
+    let a2 = loadA(ra2, q);
+    let a3 = loadA(ra3, q);
+//#endif
     // Group g: B's column j is W[n0 + 4g + j, 4q .. 4q+3], so a * B adds the 4 dot products of columns 4g .. 4g+3.
     {
       let B = mat4x4f(subgroupBroadcast(w0, 0u), subgroupBroadcast(w0, 1u), subgroupBroadcast(w0, 2u), subgroupBroadcast(w0, 3u));
       c00 += a0 * B;
 //#if L2
       c10 += a1 * B;
+//#endif
+//#if L4
+      c20 += a2 * B;
+      c30 += a3 * B;
 //#endif
     }
     {
@@ -116,12 +158,20 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#if L2
       c11 += a1 * B;
 //#endif
+//#if L4
+      c21 += a2 * B;
+      c31 += a3 * B;
+//#endif
     }
     {
       let B = mat4x4f(subgroupBroadcast(w1, 0u), subgroupBroadcast(w1, 1u), subgroupBroadcast(w1, 2u), subgroupBroadcast(w1, 3u));
       c02 += a0 * B;
 //#if L2
       c12 += a1 * B;
+//#endif
+//#if L4
+      c22 += a2 * B;
+      c32 += a3 * B;
 //#endif
     }
     {
@@ -130,11 +180,19 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#if L2
       c13 += a1 * B;
 //#endif
+//#if L4
+      c23 += a2 * B;
+      c33 += a3 * B;
+//#endif
     }
   }
   put16(m0, n0, c00, c01, c02, c03);
 //#if L2
   put16(m0 + WG, n0, c10, c11, c12, c13);
+//#endif
+//#if L4
+  put16(m0 + 2u * WG, n0, c20, c21, c22, c23);
+  put16(m0 + 3u * WG, n0, c30, c31, c32, c33);
 //#endif
 }
 //#else

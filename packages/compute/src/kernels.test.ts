@@ -58,7 +58,7 @@ async function checkMatmul(c: { M: number; N: number; K: number; lda: number; ld
       const i = c.cOff + m * c.ldc + n;
       want[i] = c.accumulate ? C0[i] + s : s;
     }
-  const spec = matmulSpec({ M: c.M, K: c.K, lda: c.lda, ldw: c.ldw, aOff: c.aOff, accumulate: c.accumulate, subgroups: c.subgroups, subgroupMaxSize: c.subgroupMaxSize ?? 8 });
+  const spec = matmulSpec({ M: c.M, N: c.N, ldc: c.ldc, cOff: c.cOff, K: c.K, lda: c.lda, ldw: c.ldw, aOff: c.aOff, accumulate: c.accumulate, subgroups: c.subgroups, subgroupMaxSize: c.subgroupMaxSize ?? 8 });
   const groups = matmulGroups(spec, c.M, c.N);
   const out = await engine.runKernel({ family: "matmul", spec, params: [c.M, c.N, c.K, c.lda, c.ldw, c.ldc, c.aOff, c.cOff], buffers: [A, W, C0], groups, read: 3 });
   // Elements outside the M x N window (padding columns of ldc, the cOff prefix) must be untouched.
@@ -67,6 +67,7 @@ async function checkMatmul(c: { M: number; N: number; K: number; lda: number; ld
 }
 
 test("matmul: every variant, strided slices, offsets, accumulate", async () => {
+  const seen = new Set<string>();
   await fc.assert(
     fc.asyncProperty(
       fc.record({
@@ -87,11 +88,24 @@ test("matmul: every variant, strided slices, offsets, accumulate", async () => {
         const K = c.forceVec4Shape ? Math.ceil(c.K / 4) * 4 : c.K;
         const lda = K + (c.forceVec4Shape ? 4 * c.padA : c.padA);
         const ldw = K + (c.forceVec4Shape ? 4 * c.padW : c.padW);
-        await checkMatmul({ M: c.M, N: c.N, K, lda, ldw, aOff: c.aOffRows * lda, cOff: c.cOff, ldc: c.N + 3, accumulate: c.accumulate, subgroups: c.subgroups && hasSubgroups(), seed: c.seed });
+        // ... and N, ldc and cOff to multiples of 4, exercising the vec4 stores (VEC4C).
+        const N = c.forceVec4Shape ? Math.ceil(c.N / 4) * 4 : c.N;
+        const ldc = N + (c.forceVec4Shape ? 4 : 3);
+        const cOff = c.forceVec4Shape ? 4 * c.cOff : c.cOff;
+        const spec = await checkMatmul({ M: c.M, N, K, lda, ldw, aOff: c.aOffRows * lda, cOff, ldc, accumulate: c.accumulate, subgroups: c.subgroups && hasSubgroups(), seed: c.seed });
+        seen.add(`L${spec.L ?? 0}${spec.VEC4C ? "c" : ""}`);
       },
     ),
     { numRuns: 24 },
   );
+  // Row tiles of 1, 2 and 4 with vec4 stores are hit when the device has subgroups, whatever fast-check drew.
+  if (hasSubgroups()) {
+    for (const M of [5, 33, 140]) {
+      const spec = await checkMatmul({ M, N: 20, K: 12, lda: 16, ldw: 12, aOff: 16, cOff: 8, ldc: 24, accumulate: M === 33, subgroups: true, seed: M });
+      seen.add(`L${spec.L}${spec.VEC4C ? "c" : ""}`);
+    }
+    expect([...seen].filter((v) => v.endsWith("c")).sort()).toEqual(["L1c", "L2c", "L4c"]);
+  }
 }, slow);
 
 test("matmul: the column (decode / no-subgroups) variant on wide outputs", async () => {
@@ -100,13 +114,13 @@ test("matmul: the column (decode / no-subgroups) variant on wide outputs", async
     expect(spec.COOP).toBe(false);
   }
   // Decode (M = 1) keeps the column variant even where subgroups exist: no padded rows.
-  expect(matmulSpec({ M: 1, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true }).COOP).toBe(false);
+  expect(matmulSpec({ M: 1, N: 64, ldc: 64, cOff: 0, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true }).COOP).toBe(false);
 }, slow);
 
 test("matmul: the subgroup (COOP) variant at both row tiles and workgroup sizes, ragged edges, misaligned strides", async () => {
   if (!hasSubgroups()) throw new Error(`adapter "${engine.info.description}" has no subgroups; the COOP matmul cannot be tested here`);
   const cases = [
-    // [M, N, K, lda, ldw, aOff, accumulate, subgroupMaxSize]: L = 1 (M < 16) and L = 2, N not a multiple of the
+    // [M, N, K, lda, ldw, aOff, accumulate, subgroupMaxSize]: L = 1 (M < 16), 2 and 4 (M >= 64), N not a multiple of the
     // 16-column tile, K not a multiple of 4 (scalar loads), offsets and strides that break vec4 alignment, and
     // the 64-wide workgroup a device with 64-wide subgroups gets (rows past M inside one workgroup).
     [2, 17, 8, 8, 8, 0, false, 8],
@@ -116,6 +130,9 @@ test("matmul: the subgroup (COOP) variant at both row tiles and workgroup sizes,
     [130, 20, 9, 9, 11, 2, false, 8],
     [127, 31, 36, 36, 40, 72, false, 64],
     [70, 48, 21, 21, 22, 0, false, 64],
+    [40, 48, 24, 24, 24, 0, false, 64],
+    [20, 30, 13, 13, 13, 0, true, 64],
+    [100, 40, 32, 32, 36, 8, true, 8],
   ] as const;
   const seen = new Set<string>();
   for (const [M, N, K, lda, ldw, aOff, accumulate, subgroupMaxSize] of cases) {
@@ -123,7 +140,7 @@ test("matmul: the subgroup (COOP) variant at both row tiles and workgroup sizes,
     expect(spec.COOP).toBe(true);
     seen.add(`L${spec.L} WG${spec.WG} VEC4 ${spec.VEC4}`);
   }
-  expect([...seen].sort()).toEqual(["L1 WG8 VEC4 false", "L1 WG8 VEC4 true", "L2 WG64 VEC4 false", "L2 WG64 VEC4 true", "L2 WG8 VEC4 false", "L2 WG8 VEC4 true"]);
+  expect([...seen].sort()).toEqual(["L1 WG8 VEC4 false", "L1 WG8 VEC4 true", "L2 WG64 VEC4 false", "L2 WG64 VEC4 true", "L2 WG8 VEC4 false", "L2 WG8 VEC4 true", "L4 WG64 VEC4 false", "L4 WG64 VEC4 true", "L4 WG8 VEC4 false", "L4 WG8 VEC4 true"]);
 }, slow);
 
 test("matmul: LLaMA-7B-length dot products (K = 4096) no less accurate than sequential f32 summation", async () => {
@@ -131,7 +148,7 @@ test("matmul: LLaMA-7B-length dot products (K = 4096) no less accurate than sequ
   // f32 loop (the old kernel's order) on the same data: the 4-wide partial dots of COOP must not be worse.
   const M = 20, N = 40, K = 4096;
   const A = rand(M * K, 11), W = rand(N * K, 12);
-  const spec = matmulSpec({ M, K, lda: K, ldw: K, aOff: 0, accumulate: false, subgroups: hasSubgroups(), subgroupMaxSize: 8 });
+  const spec = matmulSpec({ M, N, ldc: N, cOff: 0, K, lda: K, ldw: K, aOff: 0, accumulate: false, subgroups: hasSubgroups(), subgroupMaxSize: 8 });
   expect(spec.VEC4).toBe(true);
   const out = f32(await engine.runKernel({ family: "matmul", spec, params: [M, N, K, K, K, N, 0, 0], buffers: [A, W, M * N * 4], groups: matmulGroups(spec, M, N), read: 3 }));
   let kernelErr = 0, sequentialErr = 0;
@@ -150,12 +167,12 @@ test("matmul: LLaMA-7B-length dot products (K = 4096) no less accurate than sequ
 }, slow);
 
 test("matmul: dispatch grid checks the 65535 per-dimension limit", () => {
-  const coop = matmulSpec({ M: 128, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 });
-  expect(matmulGroups(coop, 128, 512)).toEqual([8, 32, 1]);
-  expect(matmulGroups(coop, 128, 65535 * 16)).toEqual([8, 65535, 1]);
-  expect(() => matmulGroups(coop, 16 * 65535 + 1, 16)).toThrow(/65535 per-dimension limit/);
+  const coop = matmulSpec({ M: 128, N: 512, ldc: 512, cOff: 0, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 });
+  expect(matmulGroups(coop, 128, 512)).toEqual([4, 32, 1]);
+  expect(matmulGroups(coop, 128, 65535 * 16)).toEqual([4, 65535, 1]);
+  expect(() => matmulGroups(coop, 32 * 65535 + 1, 16)).toThrow(/65535 per-dimension limit/);
   expect(() => matmulGroups(coop, 128, 65535 * 16 + 1)).toThrow(/65535 per-dimension limit/);
-  const cols = matmulSpec({ M: 1, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false });
+  const cols = matmulSpec({ M: 1, N: 300, ldc: 300, cOff: 0, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false });
   expect(matmulGroups(cols, 1, 300)).toEqual([2, 1, 1]);
   expect(() => matmulGroups(cols, 1, 65536 * 256)).toThrow(/65535 per-dimension limit/);
 });

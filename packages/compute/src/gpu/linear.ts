@@ -16,7 +16,7 @@ export function encodeLinear(rec: Recorder, A: GPUBuffer, aOff: number, lda: num
       rec.dispatch("matmul_q8", { TM, ACCUM: accumulate }, params(M, n, K, lda, W.cols, ldc, aOff, cOff + chunk.rowStart), [A, chunk.buffer, chunk.scales!, C], grid(Math.ceil(n / 256), Math.ceil(M / TM)));
       continue;
     }
-    const spec = matmulSpec({ M, K, lda, ldw: W.cols, aOff, accumulate, ...matmulCaps(rec.gpu.device) });
+    const spec = matmulSpec({ M, N: n, ldc, cOff: cOff + chunk.rowStart, K, lda, ldw: W.cols, aOff, accumulate, ...matmulCaps(rec.gpu.device) });
     rec.dispatch("matmul", spec, params(M, n, K, lda, W.cols, ldc, aOff, cOff + chunk.rowStart), [A, chunk.buffer, C], matmulGroups(spec, M, n));
   }
 }
