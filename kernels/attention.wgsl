@@ -7,8 +7,9 @@
 // themselves but not to each other. Query head h reads KV head h / groupSize. Requires kvStart and kvEnd to be
 // non-decreasing over m, and so must the start of the own range (true for all packings in gpu/model.ts).
 //
-// Specialisation (packages/compute/src/gpu/kernels.ts, attentionSpec): HD (head dim), WG, COOP, VEC4.
-// A workgroup is one query head and a tile of WG consecutive rows, one row per invocation. It walks the key
+// Specialisation (packages/compute/src/gpu/kernels.ts, attentionSpec): HD (head dim), QH, WG, COOP, VEC4.
+// A workgroup is QH query heads of one KV group and a tile of WG consecutive rows, one row per invocation: the
+// QH heads share every key/value load and shuffle (GQA; QH = 1 where QH * HD would not fit in registers). It walks the key
 // range of the whole tile (first row's kvStart to last row's key end) in blocks of 8 keys; each invocation
 // masks keys outside its own range. No workgroup memory, no barriers: on llvmpipe a barrier turns the shader
 // into coroutines (~0.4 us per barrier per 64-wide workgroup, measured), which made the old
@@ -39,6 +40,7 @@ struct Params { M: u32, nHeads: u32, headDim: u32, qStride: u32, kvStride: u32, 
 const HD = {{HD}}u;
 const HV = (HD + 3u) / 4u; // head dim in vec4 blocks (the last one zero-padded when HD is not a multiple of 4)
 const WG = {{WG}}u;
+const QH = {{QH}}u; // query heads per invocation, all reading one KV head
 const NEG = -3.4e38; // finite "minus infinity", so exp(NEG - NEG) never makes a NaN
 
 // Block c (4 values from element 4c) of the head that starts at element `e` (a multiple of 4 under VEC4).
@@ -65,7 +67,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#else
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
 //#endif
-  let h = wid.x;
+  let h0 = wid.x * QH; // first query head
   let r0 = (wid.y + wid.z * 65535u) * WG; // first row of the tile
   if (r0 >= p.M) { return; } // uniform per workgroup
   let m = min(r0 + lid.x, p.M - 1u); // rows past M compute row M-1 (every invocation takes part in shuffles)
@@ -80,20 +82,24 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let preHi = mine.w;
   let ownHi = mine.y;
   let ownLo = ownHi - (mine.z + 1u - (preHi - preLo));
-  let kvOff = (h / p.groupSize) * HD;
+  let kvOff = (h0 / p.groupSize) * HD;
 
-  let qBase = m * p.qStride + h * HD;
-  var qv: array<vec4f, HV>;
-  for (var c = 0u; c < HV; c++) { qv[c] = loadQ(qBase, c) * p.scale; }
-  var acc: array<vec4f, HV>;
-  var mx = NEG;
-  var sum = 0.0;
+  // Per head g < QH: query qv[g * HV + c], accumulator acc[g * HV + c], running max mx[g] and sum[g].
+  let qBase = m * p.qStride + h0 * HD;
+  var qv: array<vec4f, QH * HV>;
+  for (var g = 0u; g < QH; g++) {
+    for (var c = 0u; c < HV; c++) { qv[g * HV + c] = loadQ(qBase + g * HD, c) * p.scale; }
+  }
+  var acc: array<vec4f, QH * HV>;
+  var mx: array<f32, QH>;
+  var sum: array<f32, QH>;
+  for (var g = 0u; g < QH; g++) { mx[g] = NEG; }
 
   for (var seg = 0u; seg < 2u; seg++) {
     let lo = select(max(firstOwnLo, last.w), first.x, seg == 0u);
     let hi = select(last.y, last.w, seg == 0u);
     for (var j0 = lo; j0 < hi; j0 += 8u) {
-      var sc: array<f32, 8>;
+      var sc: array<f32, 8 * QH>; // sc[i * QH + g]: key j0 + i, head g
 //#if COOP
       // This invocation's share of the block: key/value row j0 + (sl & 7), clamped into the range.
       let own = min(j0 + (sl & 7u), hi - 1u) * p.kvStride + kvOff;
@@ -101,45 +107,69 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       var vr: array<vec4f, HV>;
       for (var c = 0u; c < HV; c++) { kr[c] = loadK(own, c); vr[c] = loadV(own, c); }
 //#endif
-      var bm = NEG;
+      var bm: array<f32, QH>;
+      for (var g = 0u; g < QH; g++) { bm[g] = NEG; }
       for (var i = 0u; i < 8u; i++) {
         let j = j0 + i;
-        var s = 0.0;
-//#if COOP
-        for (var c = 0u; c < HV; c++) { s += dot(qv[c], subgroupShuffle(kr[c], i)); }
-//#else
+        let valid = j < hi && mine_(j, preLo, preHi, ownLo, ownHi); // j < hi: each key in one segment only
+        var s: array<f32, QH>;
+        for (var g = 0u; g < QH; g++) { s[g] = 0.0; } // explicit: a loop-body var is not re-zeroed on llvmpipe (seen)
+//#if !COOP
         let row = min(j, hi - 1u) * p.kvStride + kvOff;
-        for (var c = 0u; c < HV; c++) { s += dot(qv[c], loadK(row, c)); }
 //#endif
-        sc[i] = select(NEG, s, j < hi && mine_(j, preLo, preHi, ownLo, ownHi)); // j < hi: each key in one segment only
-        bm = max(bm, sc[i]);
+        for (var c = 0u; c < HV; c++) {
+//#if COOP
+          let kk = subgroupShuffle(kr[c], i);
+//#else
+          let kk = loadK(row, c);
+//#endif
+          for (var g = 0u; g < QH; g++) { s[g] += dot(qv[g * HV + c], kk); }
+        }
+        for (var g = 0u; g < QH; g++) {
+          sc[i * QH + g] = select(NEG, s[g], valid);
+          bm[g] = max(bm[g], sc[i * QH + g]);
+        }
       }
       // Rescale what was accumulated to the new running max, then add this block.
-      let mNew = max(mx, bm);
-      let corr = exp(mx - mNew);
-      sum *= corr;
-      for (var c = 0u; c < HV; c++) { acc[c] *= corr; }
-      mx = mNew;
+      var mNew: array<f32, QH>;
+      for (var g = 0u; g < QH; g++) {
+        mNew[g] = max(mx[g], bm[g]);
+        let corr = exp(mx[g] - mNew[g]);
+        sum[g] *= corr;
+        for (var c = 0u; c < HV; c++) { acc[g * HV + c] *= corr; }
+        mx[g] = mNew[g];
+      }
       for (var i = 0u; i < 8u; i++) {
         let j = j0 + i;
-        let pj = select(0.0, exp(sc[i] - mNew), j < hi && mine_(j, preLo, preHi, ownLo, ownHi));
-        sum += pj;
-//#if COOP
-        for (var c = 0u; c < HV; c++) { acc[c] += pj * subgroupShuffle(vr[c], i); }
-//#else
+        let valid = j < hi && mine_(j, preLo, preHi, ownLo, ownHi);
+        var pj: array<f32, QH>;
+        for (var g = 0u; g < QH; g++) {
+          pj[g] = select(0.0, exp(sc[i * QH + g] - mNew[g]), valid);
+          sum[g] += pj[g];
+        }
+//#if !COOP
         let row = min(j, hi - 1u) * p.kvStride + kvOff;
-        for (var c = 0u; c < HV; c++) { acc[c] += pj * loadV(row, c); }
 //#endif
+        for (var c = 0u; c < HV; c++) {
+//#if COOP
+          let vv = subgroupShuffle(vr[c], i);
+//#else
+          let vv = loadV(row, c);
+//#endif
+          for (var g = 0u; g < QH; g++) { acc[g * HV + c] += pj[g] * vv; }
+        }
       }
     }
   }
 
   if (r0 + lid.x < p.M) {
-    let inv = 1.0 / sum; // sum >= 1: the row's own maximum contributes exp(0)
-    let oBase = m * p.qStride + h * HD;
-    for (var c = 0u; c < HV; c++) {
-      for (var i = 0u; i < 4u; i++) {
-        if (4u * c + i < HD) { out[oBase + 4u * c + i] = acc[c][i] * inv; }
+    for (var g = 0u; g < QH; g++) {
+      let inv = 1.0 / sum[g]; // sum >= 1: the row's own maximum contributes exp(0)
+      let oBase = m * p.qStride + (h0 + g) * HD;
+      for (var c = 0u; c < HV; c++) {
+        for (var i = 0u; i < 4u; i++) {
+          if (4u * c + i < HD) { out[oBase + 4u * c + i] = acc[g * HV + c][i] * inv; }
+        }
       }
     }
   }

@@ -271,7 +271,7 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, info: U
 }
 
 async function runAttention(q: Float32Array, k: Float32Array, v: Float32Array, info: Uint32Array, M: number, H: number, G: number, hd: number, subgroups: boolean): Promise<Float32Array> {
-  const spec = attentionSpec({ subgroups, subgroupMaxSize: subgroups ? 8 : 0 }, hd);
+  const spec = attentionSpec({ subgroups, subgroupMaxSize: subgroups ? 8 : 0 }, hd, H / G);
   const params = [M, H, hd, H * hd, G * hd, H / G, { f32: 1 / Math.sqrt(hd) }, 0];
   return f32(await engine.runKernel({ family: "attention", spec, params, buffers: [q, k, v, info, M * H * hd * 4], groups: attentionGroups(spec, M, H), read: 5 }));
 }

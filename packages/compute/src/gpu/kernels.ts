@@ -127,20 +127,23 @@ export function matmulGroups(spec: Specialization, M: number, N: number): [numbe
 /**
  * Attention specialisation (kernels/attention.wgsl): COOP shares each block of 8 key/value rows across a
  * subgroup with subgroupShuffle when the device has subgroups of at least 8 invocations; the workgroup (a tile
- * of WG query rows of one head) is one subgroup wide there, else 32 rows that each load their own keys.
- * VEC4 when the head dim is a multiple of 4 (then every head and row starts on a vec4 boundary).
+ * of WG query rows) is one subgroup wide there, else 32 rows that each load their own keys. QH query heads of
+ * one KV group per invocation share the key/value work (stories260K: 2, hd 8), as long as QH * headDim <= 64
+ * floats of query and accumulator stay in registers; else 1. VEC4 when the head dim is a multiple of 4.
  * @example
- * attentionSpec({ subgroups: true, subgroupMaxSize: 8 }, 8) // { HD: 8, WG: 8, COOP: true, VEC4: true }
+ * attentionSpec({ subgroups: true, subgroupMaxSize: 8 }, 8, 2) // { HD: 8, QH: 2, WG: 8, COOP: true, VEC4: true }
  */
-export function attentionSpec(caps: MatmulCaps, headDim: number): Specialization {
+export function attentionSpec(caps: MatmulCaps, headDim: number, groupSize: number): Specialization {
   const WG = caps.subgroups ? Math.min(64, Math.max(8, caps.subgroupMaxSize)) : 32;
-  return { HD: headDim, WG, COOP: caps.subgroups, VEC4: headDim % 4 === 0 };
+  const QH = groupSize * headDim <= 64 ? groupSize : 1;
+  return { HD: headDim, QH, WG, COOP: caps.subgroups, VEC4: headDim % 4 === 0 };
 }
 
-/** Workgroup grid of an attention dispatch: one query head by one tile of WG rows (tiles past 65535 on z). */
+/** Workgroup grid of an attention dispatch: QH query heads by one tile of WG rows (tiles past 65535 on z). */
 export function attentionGroups(spec: Specialization, M: number, heads: number): [number, number, number] {
   const tiles = Math.ceil(M / Number(spec.WG));
-  return tiles <= MAX_GROUPS ? [heads, tiles, 1] : [heads, MAX_GROUPS, Math.ceil(tiles / MAX_GROUPS)];
+  const x = heads / Number(spec.QH);
+  return tiles <= MAX_GROUPS ? [x, tiles, 1] : [x, MAX_GROUPS, Math.ceil(tiles / MAX_GROUPS)];
 }
 
 /**

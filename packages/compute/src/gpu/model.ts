@@ -199,7 +199,6 @@ export class GpuModel {
   private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget): void {
     const c = this.config;
     const hd = c.headDim;
-    const attSpec = attentionSpec(matmulCaps(this.gpu.device), hd);
     for (let l = 0; l < c.numLayers; l++) {
       if (!subnet.layers[l]) continue; // skipped layer: the residual stream passes through unchanged
       const w = this.weights.layers[l];
@@ -219,6 +218,7 @@ export class GpuModel {
       this.rec.dispatch("rope", qRope, params(M, qHeads, hd, qDim, 0, infoOff, 0, 0), [s.q, s.info, this.cos, this.sin], ropeGroups(qRope, M, qHeads, hd));
       this.rec.dispatch("rope", kRope, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], ropeGroups(kRope, M, g, hd));
       const group = qHeads / g;
+      const attSpec = attentionSpec(matmulCaps(this.gpu.device), hd, group);
       this.rec.dispatch("attention", attSpec, params(M, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, infoOff), [s.q, t.k, t.v, s.info, s.att], attentionGroups(attSpec, M, qHeads));
       // Residual adds are fused into the output projections' epilogue (ACCUM).
       this.linear(s.att, 0, qDim, M, qDim, w.o, D, s.x, 0, D, true);
