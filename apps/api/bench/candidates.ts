@@ -21,21 +21,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { closeDb, openDb } from "@nas/db";
 import { candidatesByKey, createSearch, getSearch, insertPending, recomputeFront, storeOutcome } from "@nas/store";
+import { mulberry32 } from "@nas/store/src/testing.ts";
 import { serve } from "../src/serve.ts";
 
 const self = fileURLToPath(import.meta.url);
 const WRITE_INTERVAL_MS = 10;
-
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** A synthetic candidate: loss falls as params grow, with noise; `improve` puts it just under the curve. */
 function synthetic(i: number, rand: () => number, improve = false) {
@@ -68,7 +58,7 @@ function buildStore(dbPath: string, n: number): number {
     seed: 1,
     evaluator: { kind: "fake" },
   });
-  const rand = prng(1);
+  const rand = mulberry32(1);
   const insert = db.$client.prepare(
     `INSERT INTO candidates (search_id, key, genome, subnet, generation, status, objectives, o0, o1, metrics, eval_ms, device, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -98,7 +88,7 @@ async function runServer(dbPath: string, cachePages: boolean): Promise<void> {
 async function runWriter(dbPath: string, searchId: number, synchronous: "normal" | "full"): Promise<void> {
   const db = openDb(dbPath, { synchronous });
   const search = getSearch(db, searchId);
-  const rand = prng(2);
+  const rand = mulberry32(2);
   let inserted = 0;
   let errors = 0;
   let lateMs = 0;

@@ -14,24 +14,13 @@ import { closeDb, integrityCheck, openDb, type Db, type SearchRow } from "@nas/d
 import { queryCandidates } from "./candidate-query.ts";
 import { paretoFront, searchProgress } from "./query.ts";
 import { createSearch, getSearch, loadCheckpoint } from "./searches.ts";
-import { nsgaSpec, tempDir } from "./testing.ts";
+import { mulberry32, nsgaSpec, tempDir } from "./testing.ts";
 import { workerScript } from "./worker.ts";
 
 const fixture = fileURLToPath(new URL("./crash-evaluator.fixture.ts", import.meta.url));
 const KILLS = 20;
 const t = tempDir("nas-crash-");
 afterAll(() => t.cleanup());
-
-/** mulberry32: a tiny seeded PRNG so the kill schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function setup(name: string): { db: Db; dbPath: string; search: SearchRow; trace: string } {
   const dbPath = join(t.dir, `${name}.db`);
@@ -104,7 +93,7 @@ async function killAtRandomMoment(proc: ReturnType<typeof spawnWorker>, trace: s
 test(`a search SIGKILLed ${KILLS}+ times at random moments ends exactly like an uninterrupted run`, async () => {
   const seed = Number(process.env.NAS_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`crash test: seed ${seed} (replay with NAS_CRASH_SEED=${seed})`);
-  const random = prng(seed);
+  const random = mulberry32(seed);
 
   const ref = setup("reference");
   const refProc = spawnWorker(ref.dbPath, ref.search.id);

@@ -1,33 +1,24 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { closeDb, openDb, type Db, type SearchRow } from "@nas/db";
+import type { SearchRow } from "@nas/db";
 import { candidatesByKey, insertPending, recomputeFront, storeOutcome } from "./candidates.ts";
 import { InvalidInputError } from "./errors.ts";
 import { firstFront } from "./pareto.ts";
 import { queryCandidates, queryCandidatesJson, type CandidateQuery } from "./candidate-query.ts";
 import { getCandidate, paretoFront, searchProgress, type CandidateView } from "./query.ts";
 import { createSearch } from "./searches.ts";
-import { tempDir, toyProposal, toySpec } from "./testing.ts";
+import { storePerTest, toyProposal, toySpec } from "./testing.ts";
 
-let t: ReturnType<typeof tempDir>;
-let db: Db;
-beforeEach(() => {
-  t = tempDir();
-  db = openDb(t.dbPath);
-});
-afterEach(() => {
-  closeDb(db);
-  t.cleanup();
-});
+const store = storePerTest();
 
 /** Store `values[i]` (or a failure when null) for candidate k<i>. */
 function fill(search: SearchRow, values: ([number, number] | null)[]): void {
   const props = values.map((_, i) => toyProposal(i, i >> 3));
-  insertPending(db, search.id, props);
-  const rows = candidatesByKey(db, search.id, props.map((p) => p.key));
+  insertPending(store.db, search.id, props);
+  const rows = candidatesByKey(store.db, search.id, props.map((p) => p.key));
   values.forEach((v, i) => {
     const id = rows.get(`k${i}`)!.id;
-    storeOutcome(db, search, id, v ? { objectives: v, metrics: { t: { i } } } : { error: `boom ${i}` }, 1, "test");
+    storeOutcome(store.db, search, id, v ? { objectives: v, metrics: { t: { i } } } : { error: `boom ${i}` }, 1, "test");
   }, 30_000);
 }
 
@@ -35,7 +26,7 @@ function allPages(search: SearchRow, q: CandidateQuery): CandidateView[] {
   const out: CandidateView[] = [];
   let cursor: string | undefined;
   for (let guard = 0; guard < 1000; guard++) {
-    const page = queryCandidates(db, search, { ...q, cursor });
+    const page = queryCandidates(store.db, search, { ...q, cursor });
     out.push(...page.items);
     if (!page.nextCursor) return out;
     cursor = page.nextCursor;
@@ -51,34 +42,34 @@ describe("front flag", () => {
   test("after any sequence of stored results it equals the first front of the done candidates", () => {
     fc.assert(
       fc.property(valuesArb, (values) => {
-        const search = createSearch(db, toySpec());
+        const search = createSearch(store.db, toySpec());
         fill(search, values);
         const done = values.flatMap((v, i) => (v ? [{ key: `k${i}`, objectives: v }] : []));
         const expected = firstFront(done, ["min", "max"]).map((p) => p.key).sort();
-        expect(paretoFront(db, search).map((c) => c.key).sort()).toEqual(expected);
-        expect(queryCandidates(db, search, { pareto: true, limit: 1000 }).items.map((c) => c.key).sort()).toEqual(expected);
+        expect(paretoFront(store.db, search).map((c) => c.key).sort()).toEqual(expected);
+        expect(queryCandidates(store.db, search, { pareto: true, limit: 1000 }).items.map((c) => c.key).sort()).toEqual(expected);
         // The bulk sweep agrees with the incremental flags.
-        expect(recomputeFront(db, search)).toBe(expected.length);
-        expect(paretoFront(db, search).map((c) => c.key).sort()).toEqual(expected);
+        expect(recomputeFront(store.db, search)).toBe(expected.length);
+        expect(paretoFront(store.db, search).map((c) => c.key).sort()).toEqual(expected);
       }),
       { numRuns: 40 },
     );
   }, 30_000);
 
   test("a stored result is never overwritten", () => {
-    const search = createSearch(db, toySpec());
+    const search = createSearch(store.db, toySpec());
     fill(search, [[1, 1]]);
-    const id = candidatesByKey(db, search.id, ["k0"]).get("k0")!.id;
-    storeOutcome(db, search, id, { objectives: [0, 9] }, 1, null);
-    expect(getCandidate(db, id).row.objectives).toEqual([1, 1]);
+    const id = candidatesByKey(store.db, search.id, ["k0"]).get("k0")!.id;
+    storeOutcome(store.db, search, id, { objectives: [0, 9] }, 1, null);
+    expect(getCandidate(store.db, id).row.objectives).toEqual([1, 1]);
   }, 30_000);
 
   test("invalid evaluator output is stored as a failure with the reason", () => {
-    const search = createSearch(db, toySpec());
-    insertPending(db, search.id, [toyProposal(0), toyProposal(1)]);
-    const rows = candidatesByKey(db, search.id, ["k0", "k1"]);
-    const a = storeOutcome(db, search, rows.get("k0")!.id, { objectives: [1, Number.NaN] }, 1, null);
-    const b = storeOutcome(db, search, rows.get("k1")!.id, { objectives: [1] }, 1, null);
+    const search = createSearch(store.db, toySpec());
+    insertPending(store.db, search.id, [toyProposal(0), toyProposal(1)]);
+    const rows = candidatesByKey(store.db, search.id, ["k0", "k1"]);
+    const a = storeOutcome(store.db, search, rows.get("k0")!.id, { objectives: [1, Number.NaN] }, 1, null);
+    const b = storeOutcome(store.db, search, rows.get("k1")!.id, { objectives: [1] }, 1, null);
     expect([a.status, a.error]).toEqual(["failed", "evaluator returned objective 1 = NaN, which is not a finite number"]);
     expect([b.status, b.error]).toEqual(["failed", "evaluator returned 1 objective values, the search has 2"]);
     expect(a.onFront).toBe(0);
@@ -87,10 +78,10 @@ describe("front flag", () => {
 
 describe("queryCandidates", () => {
   test("pages through every match exactly once, in order, for any sort, order, filter and page size", () => {
-    const search = createSearch(db, toySpec());
+    const search = createSearch(store.db, toySpec());
     const values = Array.from({ length: 120 }, (_, i) => (i % 9 === 4 ? null : ([(i * 37) % 11, (i * 53) % 7] as [number, number])));
     fill(search, values);
-    const all = queryCandidates(db, search, { limit: 1000 }).items;
+    const all = queryCandidates(store.db, search, { limit: 1000 }).items;
     fc.assert(
       fc.property(
         fc.record({
@@ -119,7 +110,7 @@ describe("queryCandidates", () => {
           expect(got.map((c) => c.id)).toEqual(expected.map((c) => c.id));
           // The API's JSON renderer gives exactly the serialised views.
           const one = { sort: q.sort, order: q.order, limit: q.limit, status: q.status ? [...q.status] : undefined, pareto: q.pareto, ranges };
-          expect(queryCandidatesJson(db, search, one)).toBe(JSON.stringify(queryCandidates(db, search, one)));
+          expect(queryCandidatesJson(store.db, search, one)).toBe(JSON.stringify(queryCandidates(store.db, search, one)));
         },
       ),
       { numRuns: 150 },
@@ -127,15 +118,15 @@ describe("queryCandidates", () => {
   }, 30_000);
 
   test("views carry objectives by name, metrics, device and errors", () => {
-    const search = createSearch(db, toySpec());
+    const search = createSearch(store.db, toySpec());
     fill(search, [[3, 4], null]);
-    const [a, b] = queryCandidates(db, search).items;
+    const [a, b] = queryCandidates(store.db, search).items;
     expect(a).toMatchObject({ key: "k0", status: "done", objectives: { loss: 3, accuracy: 4 }, metrics: { t: { i: 0 } }, device: "test", onFront: true });
     expect(b).toMatchObject({ key: "k1", status: "failed", objectives: null, error: "boom 1", onFront: false });
   }, 30_000);
 
   test("bad queries are InvalidInputErrors naming the problem", () => {
-    const search = createSearch(db, toySpec());
+    const search = createSearch(store.db, toySpec());
     const bad: [CandidateQuery, RegExp][] = [
       [{ sort: "nope" }, /unknown objective "nope"; search \d+ has objectives loss, accuracy/],
       [{ limit: 0 }, /limit must be an integer in \[1, 1000\]/],
@@ -145,18 +136,18 @@ describe("queryCandidates", () => {
       [{ status: ["bogus" as never] }, /status must be one of/],
     ];
     for (const [q, re] of bad) {
-      expect(() => queryCandidates(db, search, q)).toThrow(InvalidInputError);
-      expect(() => queryCandidates(db, search, q)).toThrow(re);
+      expect(() => queryCandidates(store.db, search, q)).toThrow(InvalidInputError);
+      expect(() => queryCandidates(store.db, search, q)).toThrow(re);
     }
   }, 30_000);
 });
 
 describe("searchProgress", () => {
   test("counts by status, front size and best per objective direction", () => {
-    const search = createSearch(db, toySpec());
+    const search = createSearch(store.db, toySpec());
     fill(search, [[5, 0], [2, 0], null, [9, 8]]); // k0 is dominated by k1
-    insertPending(db, search.id, [toyProposal(10)]);
-    const p = searchProgress(db, search);
+    insertPending(store.db, search.id, [toyProposal(10)]);
+    const p = searchProgress(store.db, search);
     expect(p.candidates).toEqual({ pending: 1, running: 0, done: 3, failed: 1, total: 5 });
     expect(p.best.loss?.key).toBe("k1");
     expect(p.best.accuracy?.key).toBe("k3");

@@ -1,7 +1,9 @@
-/** Helpers shared by the store's and the API's tests: temp databases and toy searches. Not exported from index. */
+/** Helpers shared by the store's and the API's tests and benches: temp databases, toy searches, a seeded PRNG. Not exported from index. */
+import { afterEach, beforeEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { closeDb, openDb, type Db } from "@nas/db";
 import { createSearchSpace, type Proposal, type SearchSpace } from "@nas/search";
 import type { SearchSpec } from "./searches.ts";
 
@@ -9,6 +11,49 @@ import type { SearchSpec } from "./searches.ts";
 export function tempDir(prefix = "nas-store-"): { dir: string; dbPath: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, dbPath: join(dir, "nas.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh store for every test of the calling file: registers `beforeEach`/`afterEach` hooks that open a
+ * database in a new temp dir and close and remove it afterwards. Read `db` inside tests (it changes per test);
+ * `reset()` swaps in another empty store mid-test.
+ */
+export function storePerTest(): { readonly db: Db; reset(): void } {
+  let t: ReturnType<typeof tempDir> | undefined;
+  let db: Db | undefined;
+  const open = () => {
+    t = tempDir();
+    db = openDb(t.dbPath);
+  };
+  const close = () => {
+    closeDb(db!);
+    t!.cleanup();
+  };
+  beforeEach(open);
+  afterEach(close);
+  return {
+    get db() {
+      return db!;
+    },
+    reset() {
+      close();
+      open();
+    },
+  };
+}
+
+/**
+ * Deterministic uniform [0, 1) stream (mulberry32): a tiny seeded PRNG, so crash-test kill schedules can be
+ * replayed and benchmark data is the same on every run.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+  };
 }
 
 /** A valid search spec over a toy space (the store treats `space` as opaque). */
