@@ -5,7 +5,7 @@
  * type, u64 offset into the data section), zero padding to `general.alignment`, then the tensor data,
  * each tensor starting at an aligned offset.
  */
-import type { DType, Tensor } from "@nas/model";
+import { byteSize, numel, type DType, type Tensor } from "@nas/model";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;
@@ -43,21 +43,17 @@ export const GGML_TYPE: Record<DType, number> = { F32: 0, F16: 1, Q8_0: 8, BF16:
 export const Q8_0_BLOCK = 32;
 export const Q8_0_BLOCK_BYTES = 34;
 
-/** Bytes of a tensor of `dtype` with `shape` (row-major; the last axis is GGUF's ne[0]). */
+/**
+ * Bytes of a tensor of `dtype` with `shape` (row-major; the last axis is GGUF's ne[0]). Sizes come from
+ * @nas/model's `byteSize`; GGUF adds that Q8_0 blocks run along ne[0], so each row must be whole blocks
+ * (a total that is a multiple of 32 is not enough).
+ */
 export function tensorByteSize(dtype: DType, shape: readonly number[]): number {
-  const count = shape.reduce((a, b) => a * b, 1);
-  switch (dtype) {
-    case "F32":
-      return count * 4;
-    case "F16":
-    case "BF16":
-      return count * 2;
-    case "Q8_0": {
-      const cols = shape[shape.length - 1] ?? 1;
-      if (cols % Q8_0_BLOCK !== 0) throw new Error(`Q8_0 tensor rows must be a multiple of ${Q8_0_BLOCK} long, got shape [${shape}]`);
-      return (count / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
-    }
+  if (dtype === "Q8_0") {
+    const cols = shape[shape.length - 1] ?? 1;
+    if (cols % Q8_0_BLOCK !== 0) throw new Error(`Q8_0 tensor rows must be a multiple of ${Q8_0_BLOCK} long, got shape [${shape}]`);
   }
+  return byteSize(dtype, numel(shape));
 }
 
 /** A parsed or to-be-written GGUF file: ordered metadata and tensors (GGUF names, row-major shapes). */
