@@ -356,7 +356,10 @@ export class GpuModel {
     const s = this.ensureScratch(M);
     const ids = new Uint32Array(M);
     const info = new Uint32Array(M * 4);
-    const targets = new Uint32Array(M).fill(NO_TARGET);
+    // Only continuation rows have targets; shared-prefix rows need no logits (ARC-Easy: two thirds of the rows),
+    // so the head runs on the R scored rows, gathered compactly: scored[r] is the row of compact row r.
+    const scored: number[] = [];
+    const targets: number[] = [];
     let m = 0;
     let maxPos = 0;
     const spans: { start: number; len: number }[][] = [];
@@ -369,12 +372,13 @@ export class GpuModel {
       }
       spans.push(
         conts.map((c) => {
-          const start = m;
+          const start = scored.length;
           // Row j feeds (last prefix token ++ c)[j] at position shared + j and predicts c[j].
           for (let j = 0; j < c.length; j++, m++) {
             ids[m] = j === 0 ? prefix[shared] : c[j - 1];
             info.set([ps, m + 1, shared + j, ps + shared], m * 4);
-            targets[m] = c[j];
+            scored.push(m);
+            targets.push(c[j]);
           }
           maxPos = Math.max(maxPos, shared + c.length);
           return { start, len: c.length };
@@ -384,11 +388,19 @@ export class GpuModel {
     this.ensureRope(maxPos);
     this.write(s.ids, ids);
     this.write(s.info, info);
-    this.write(s.targets, targets);
+    this.write(s.targets, new Uint32Array(targets));
     this.gather(s.ids, 0, M, this.weights.embed, s.x);
     this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
-    this.rmsnorm(s.x, this.weights.norm, s.h, M);
-    const [lp, am] = await this.rec.run(this.encodeScores(s, M));
+    const R = scored.length;
+    if (R === M) this.rmsnorm(s.x, this.weights.norm, s.h, M);
+    else {
+      // [M, D] residual stream -> its R scored rows [R, D] (in s.q, free after the layers) -> final norm into s.h.
+      const idx = this.buffer("scoredRows", R * F);
+      this.write(idx, new Uint32Array(scored));
+      this.gather(idx, 0, R, { name: "x", rows: M, cols: this.config.hiddenSize, chunks: [{ buffer: s.x, rowStart: 0, rows: M }] }, s.q);
+      this.rmsnorm(s.q, this.weights.norm, s.h, R);
+    }
+    const [lp, am] = await this.rec.run(this.encodeScores(s, R));
     const logprob = new Float32Array(lp);
     const argmax = new Int32Array(am);
     return spans.map((g) => g.map(({ start, len }) => ({ logprobs: logprob.slice(start, start + len), argmax: argmax.slice(start, start + len) })));
