@@ -2,7 +2,7 @@
 // Strides make elastic slices free: a sub-network that keeps the first K columns of W (o_proj, down_proj)
 // passes K < ldw; one that keeps the first N rows (q/k/v/gate/up) passes a smaller N. No weight is copied.
 //   A: [M, lda] from element aOff;  W: [N, ldw];  C: [M, ldc] from element cOff.
-// Specialisation (packages/compute/src/gpu/kernels.ts, matmulSpec/matmulGroups): COOP, L, TM, TN, WG, VEC4
+// Specialisation (packages/compute/src/gpu/kernels.ts, matmulSpec/matmulGroups): COOP, L, TM, TN, WG, VEC4, W16, WBF
 // (K, lda, ldw, aOff all multiples of 4: loads are vec4), ACCUM (add into C: the residual add fused in).
 //
 // Why it looks like this (measured on lavapipe 25.0 / llvmpipe, AVX2, 8 invocations per SIMD batch): every
@@ -25,16 +25,46 @@ enable subgroups;
 //#endif
 struct Params { M: u32, N: u32, K: u32, lda: u32, ldw: u32, ldc: u32, aOff: u32, cOff: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
+//
+// W16: W holds 16-bit values (bf16 when WBF, else f16), two per u32 word, converted in-kernel (exactly: both are
+// subsets of f32), so a bf16/f16 checkpoint takes half the device memory of an f32 copy.
+//#if W16
+// The two 16-bit values of word u, in memory order.
+fn halves(u: u32) -> vec2f {
+//#if WBF
+  return vec2f(bitcast<f32>(u << 16u), bitcast<f32>(u & 0xffff0000u));
+//#else
+  return unpack2x16float(u);
+//#endif
+}
+//#endif
 //#if VEC4
 @group(0) @binding(1) var<storage, read> A: array<vec4f>;
+//#if W16
+@group(0) @binding(2) var<storage, read> W: array<vec2u>; // 4 values per element, like A's vec4f
+//#else
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
+//#endif
 // A row is addressed by its first load index; block q holds elements 4q .. 4q+3 (K is a multiple of 4).
 fn rowStart(e: u32) -> u32 { return e >> 2u; }
 fn loadA(r: u32, q: u32) -> vec4f { return A[r + q]; }
+//#if W16
+fn loadW(r: u32, q: u32) -> vec4f {
+  let w = W[r + q];
+  return vec4f(halves(w.x), halves(w.y));
+}
+//#else
 fn loadW(r: u32, q: u32) -> vec4f { return W[r + q]; }
+//#endif
 //#else
 @group(0) @binding(1) var<storage, read> A: array<f32>;
+//#if W16
+@group(0) @binding(2) var<storage, read> W: array<u32>;
+fn w1(e: u32) -> f32 { return halves(W[e >> 1u])[e & 1u]; } // element e of the 16-bit array
+//#else
 @group(0) @binding(2) var<storage, read> W: array<f32>;
+fn w1(e: u32) -> f32 { return W[e]; }
+//#endif
 // A row is addressed by its first element; in block q, elements at or past K read as 0 (the last block of a K
 // that is not a multiple of 4), their addresses clamped into the row.
 fn rowStart(e: u32) -> u32 { return e; }
@@ -47,7 +77,7 @@ fn loadA(r: u32, q: u32) -> vec4f {
 fn loadW(r: u32, q: u32) -> vec4f {
   let k = q * 4u;
   let last = r + p.K - 1u;
-  return select(vec4f(0.0), vec4f(W[min(r + k, last)], W[min(r + k + 1u, last)], W[min(r + k + 2u, last)], W[min(r + k + 3u, last)]),
+  return select(vec4f(0.0), vec4f(w1(min(r + k, last)), w1(min(r + k + 1u, last)), w1(min(r + k + 2u, last)), w1(min(r + k + 3u, last))),
                 vec4u(k, k + 1u, k + 2u, k + 3u) < vec4u(p.K));
 }
 //#endif

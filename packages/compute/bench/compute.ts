@@ -2,7 +2,8 @@
  * `bun run bench:compute`: one JSON object with the engine's headline numbers on the current adapter.
  * Not a test: numbers are for tracking regressions (lavapipe) and for GPU hosts.
  *   matmul GFLOP/s at LLaMA-2-7B projection shapes, prefill T=128;
- *   stories260K prefill tok/s at B=1 and B=16, T=256; one LLaMA-2-7B-shaped layer at T=128; peak host RSS.
+ *   stories260K prefill tok/s at B=1 and B=16, T=256; one LLaMA-2-7B-shaped layer at T=128; peak host RSS;
+ *   the matmuls and the layer again with bf16 weights kept 16-bit on the device (*_bf16_weights).
  */
 import { defaultModelPath } from "@nas/model";
 import { Engine } from "../src/client.ts";
@@ -14,6 +15,9 @@ const call = <T>(op: string, args: object) => engine.call(op, args) as Promise<T
 
 const mm1 = await call<{ gflops: number }>("benchMatmul", { M: 128, N: 4096, K: 4096, repeats: 3 });
 const mm2 = await call<{ gflops: number }>("benchMatmul", { M: 128, N: 11008, K: 4096, repeats: 3 });
+// The same with bf16 weights (LLaMA-2-7B's checkpoint dtype) kept 16-bit on the device.
+const mm1b = await call<{ gflops: number }>("benchMatmul", { M: 128, N: 4096, K: 4096, repeats: 3, weights: "bf16" });
+const mm2b = await call<{ gflops: number }>("benchMatmul", { M: 128, N: 11008, K: 4096, repeats: 3, weights: "bf16" });
 
 const model = await engine.load(defaultModelPath());
 async function prefill(B: number, T: number): Promise<number> {
@@ -31,6 +35,7 @@ const b1 = await prefill(1, 256);
 const b16 = await prefill(16, 256);
 await model.unload();
 const layer = await call<{ ms: number }>("benchLayer", { T: 128, repeats: 2 });
+const layerBf16 = await call<{ ms: number }>("benchLayer", { T: 128, repeats: 2, weights: "bf16" });
 const mem = await engine.memory();
 await engine.close();
 
@@ -43,6 +48,9 @@ console.log(
     stories260k_prefill_tok_s_b1_t256: Math.round(b1),
     stories260k_prefill_tok_s_b16_t256: Math.round(b16),
     llama7b_layer_ms_t128: round(layer.ms),
+    matmul_gflops_4096x4096_t128_bf16_weights: round(mm1b.gflops),
+    matmul_gflops_11008x4096_t128_bf16_weights: round(mm2b.gflops),
+    llama7b_layer_ms_t128_bf16_weights: round(layerBf16.ms),
     // Host memory of both processes (Bun driver + Node engine worker); on lavapipe device memory is host memory.
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024 + mem.workerMaxRssMb),
     engine_peak_device_mb: Math.round(mem.peak / 2 ** 20),

@@ -146,8 +146,10 @@ export class Engine {
    * after quantization is measured on the same numbers a Q8_0 export holds. `permutation` (an importance
    * permutation from @nas/model) reorders the weights first (before any quantization), so sub-networks'
    * prefix slices keep the channels / head groups it ranks first; the worker validates it (PermutationError).
+   * A BF16/F16 checkpoint's linear weights stay 16-bit on the device (converted exactly in the matmul: half the
+   * memory, the same logits); `keep16: false` uploads them as f32 instead.
    */
-  async load(path: string, options: { quant?: "q8_0"; permutation?: ImportancePermutation } = {}): Promise<EngineModel> {
+  async load(path: string, options: { quant?: "q8_0"; permutation?: ImportancePermutation; keep16?: boolean } = {}): Promise<EngineModel> {
     const r = (await this.call("load", { path, ...options })) as { id: number; config: LlamaConfig; source: ModelSource; uploadMs: number; weightBytes: number };
     return new EngineModel(this, r.id, r.config, r.source, r.weightBytes);
   }

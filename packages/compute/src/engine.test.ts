@@ -182,11 +182,30 @@ describe("measured cost objectives", () => {
   });
 });
 
+describe("16-bit weights (in-kernel conversion)", () => {
+  test("a BF16 checkpoint stays 16-bit on the device, with the same numbers as an f32 upload", async () => {
+    const dir = join(shared, "models/tiny-llama3-gqa-bf16");
+    const bf16 = await engine.load(dir);
+    const f32 = await engine.load(dir, { keep16: false });
+    expect(bf16.weightBytes).toBeLessThan(f32.weightBytes);
+    const ref = fixture("tiny-llama3-gqa-bf16");
+    for (const c of ref.cases) {
+      const [a, b] = await Promise.all([bf16, f32].map((m) => m.forward([c.input_ids], c.spec as never, { scores: true, lastLogits: true })));
+      // Exact conversion, same kernels: bit-identical results (checkCase above already holds f32 to the fixture).
+      expect(Array.from(a.lastLogits![0])).toEqual(Array.from(b.lastLogits![0]));
+      expect(Array.from(a.logprobs![0])).toEqual(Array.from(b.logprobs![0]));
+    }
+    await expect(engine.load(dir, { keep16: "yes" as never })).rejects.toThrow(/keep16 must be a boolean/);
+    await bf16.unload();
+    await f32.unload();
+  });
+});
+
 describe("Q8_0 weights (in-kernel dequantisation)", () => {
   test("tiny-llama3 under Q8_0 stays close to f32, and a column-sliced sub-network still runs", async () => {
     const dir = join(shared, "models/tiny-llama3-gqa-bf16");
     const ref = fixture("tiny-llama3-gqa-bf16");
-    const f32 = await engine.load(dir);
+    const f32 = await engine.load(dir, { keep16: false });
     const q8 = await engine.load(dir, { quant: "q8_0" });
     expect(q8.weightBytes).toBeLessThan(f32.weightBytes / 2);
     for (const c of ref.cases.filter((c) => c.input_ids.length === 34)) {

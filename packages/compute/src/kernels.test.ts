@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
+import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
 import { attentionGroups, attentionSpec, logsoftmaxGroups, logsoftmaxSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./gpu/kernels.ts";
 
@@ -143,6 +144,41 @@ test("matmul: the subgroup (COOP) variant at both row tiles and workgroup sizes,
     seen.add(`L${spec.L} WG${spec.WG} VEC4 ${spec.VEC4}`);
   }
   expect([...seen].sort()).toEqual(["L1 WG8 VEC4 false", "L1 WG8 VEC4 true", "L2 WG64 VEC4 false", "L2 WG64 VEC4 true", "L2 WG8 VEC4 false", "L2 WG8 VEC4 true", "L4 WG64 VEC4 false", "L4 WG64 VEC4 true", "L4 WG8 VEC4 false", "L4 WG8 VEC4 true"]);
+}, slow);
+
+test("matmul: 16-bit weights (bf16, f16) converted in-kernel, every variant", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        M: fc.integer({ min: 1, max: 70 }),
+        N: fc.integer({ min: 1, max: 40 }),
+        K: fc.integer({ min: 1, max: 40 }),
+        padW: fc.integer({ min: 0, max: 5 }),
+        vec4: fc.boolean(),
+        dtype: fc.constantFrom("BF16" as const, "F16" as const),
+        subgroups: fc.boolean(),
+        seed: fc.integer({ min: 1, max: 1 << 30 }),
+      }),
+      async (c) => {
+        // vec4 rounds K and the strides to multiples of 4; else odd strides put rows mid-word.
+        const K = c.vec4 ? Math.ceil(c.K / 4) * 4 : c.K;
+        const lda = K, ldw = K + (c.vec4 ? 4 * c.padW : c.padW);
+        const A = rand(c.M * lda, c.seed);
+        const bytes = encodeTensor("w", c.dtype, [c.N, ldw], rand(c.N * ldw, c.seed + 1)).data;
+        const W = tensorToFloat32({ name: "w", dtype: c.dtype, shape: [c.N, ldw], data: bytes }); // the values the kernel sees
+        const packed = new Uint32Array(Math.ceil(bytes.byteLength / 4));
+        new Uint8Array(packed.buffer).set(bytes);
+        const want = new Float32Array(c.M * c.N);
+        for (let m = 0; m < c.M; m++) for (let n = 0; n < c.N; n++) { let x = 0; for (let k = 0; k < K; k++) x += A[m * lda + k] * W[n * ldw + k]; want[m * c.N + n] = x; }
+        const subgroups = c.subgroups && hasSubgroups();
+        const spec = matmulSpec({ M: c.M, N: c.N, ldc: c.N, cOff: 0, K, lda, ldw, aOff: 0, accumulate: false, subgroups, subgroupMaxSize: 8, w16: c.dtype === "BF16" ? "bf16" : "f16" });
+        expect(spec.W16).toBe(true);
+        const out = await engine.runKernel({ family: "matmul", spec, params: [c.M, c.N, K, lda, ldw, c.N, 0, 0], buffers: [A, packed, c.M * c.N * 4], groups: matmulGroups(spec, c.M, c.N), read: 3 });
+        expectClose(f32(out), want, 1e-5);
+      },
+    ),
+    { numRuns: 16 },
+  );
 }, slow);
 
 test("matmul: LLaMA-7B-length dot products (K = 4096) no less accurate than sequential f32 summation", async () => {

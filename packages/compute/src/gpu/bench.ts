@@ -2,12 +2,12 @@
  * Device-side benchmarks (run inside the engine worker so no IPC or upload is timed): matmul GFLOP/s on
  * LLaMA-2-7B projection shapes and one LLaMA-2-7B-shaped decoder layer with random weights.
  */
-import { normalizeSubnet, type LlamaConfig, type Tensor } from "@nas/model";
+import { encodeTensor, normalizeSubnet, type LlamaConfig, type Tensor } from "@nas/model";
 import type { Gpu } from "./device.ts";
 import { encodeLinear } from "./linear.ts";
 import { GpuModel } from "./model.ts";
 import { Recorder } from "./recorder.ts";
-import { uploadMatrix } from "./weights.ts";
+import { uploadMatrix, uploadMatrix16 } from "./weights.ts";
 
 function randomF32(n: number, scale: number, seed: number): Float32Array {
   const a = new Float32Array(n);
@@ -24,11 +24,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** y = x W^T with x [M, K], W [N, K]: median wall ms of `repeats` submissions after one warm-up. */
-export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: number; repeats?: number }): Promise<{ ms: number; gflops: number }> {
+/**
+ * y = x W^T with x [M, K], W [N, K] (f32, or bf16 values converted in-kernel): median wall ms of `repeats`
+ * submissions after one warm-up.
+ */
+export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: number; repeats?: number; weights?: "f32" | "bf16" }): Promise<{ ms: number; gflops: number }> {
   const { M, N, K } = args;
   const A = gpu.uploadStorage(randomF32(M * K, 2, 1), "bench.A");
-  const W = uploadMatrix(gpu, "bench.W", randomF32(N * K, 2, 2), N, K);
+  const W = args.weights === "bf16" ? uploadMatrix16(gpu, encodeTensor("bench.W", "BF16", [N, K], randomF32(N * K, 2, 2))) : uploadMatrix(gpu, "bench.W", randomF32(N * K, 2, 2), N, K);
   const C = gpu.createBuffer(M * N * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, "bench.C");
   const rec = new Recorder(gpu);
   const times: number[] = [];
@@ -49,8 +52,11 @@ export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: num
   return { ms, gflops: (2 * M * N * K) / (ms * 1e6) };
 }
 
-/** One decoder layer of LLaMA-2-7B shape (random weights, tiny vocab so the head is negligible) at T tokens. */
-export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: number }): Promise<{ ms: number }> {
+/**
+ * One decoder layer of LLaMA-2-7B shape (random weights, tiny vocab so the head is negligible) at T tokens;
+ * `weights: "bf16"` stores the layer's matrices as bf16 (the checkpoint's dtype) on the device.
+ */
+export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: number; weights?: "f32" | "bf16" }): Promise<{ ms: number }> {
   const D = 4096, FF = 11008, V = 64;
   const config: LlamaConfig = {
     architecture: "llama", hiddenSize: D, intermediateSize: FF, numLayers: 1, numHeads: 32, numKvHeads: 32, headDim: 128,
@@ -58,7 +64,8 @@ export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: n
   };
   const t = (name: string, shape: number[], scale: number, seed: number): [string, Tensor] => {
     const f = randomF32(shape.reduce((a, b) => a * b, 1), scale, seed);
-    return [name, { name, dtype: "F32", shape, data: new Uint8Array(f.buffer) }];
+    const matrix = shape.length === 2 && name.startsWith("model.layers.");
+    return [name, matrix && args.weights === "bf16" ? encodeTensor(name, "BF16", shape, f) : { name, dtype: "F32", shape, data: new Uint8Array(f.buffer) }];
   };
   const p = "model.layers.0.";
   const tensors = new Map<string, Tensor>([

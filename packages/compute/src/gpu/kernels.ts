@@ -74,6 +74,8 @@ export interface MatmulShape extends Partial<MatmulCaps> {
   ldw: number;
   aOff: number;
   accumulate: boolean;
+  /** W's storage: f32 (default) or 16-bit values converted in-kernel. */
+  w16?: "bf16" | "f16";
 }
 
 /**
@@ -91,7 +93,7 @@ export interface MatmulShape extends Partial<MatmulCaps> {
  * (+5-20% at K = 64, where the epilogue is a large share).
  * @example
  * matmulSpec({ M: 128, N: 4096, ldc: 4096, cOff: 0, K: 4096, lda: 4096, ldw: 4096, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 })
- * // { COOP: true, L: 4, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false }
+ * // { COOP: true, L: 4, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false, W16: false, WBF: false }
  */
 export function matmulSpec(s: MatmulShape): Specialization {
   const vec4 = s.K % 4 === 0 && s.lda % 4 === 0 && s.ldw % 4 === 0 && s.aOff % 4 === 0;
@@ -99,10 +101,10 @@ export function matmulSpec(s: MatmulShape): Specialization {
     const L = s.M >= 64 ? 4 : s.M >= 16 ? 2 : 1;
     const WG = Math.min(64, Math.max(8, s.subgroupMaxSize ?? 8));
     const vec4c = s.N % 4 === 0 && s.ldc % 4 === 0 && s.cOff % 4 === 0;
-    return { COOP: true, L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate };
+    return { COOP: true, L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
   }
   const TM = s.M === 1 ? 1 : 4;
-  return { COOP: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate };
+  return { COOP: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
 }
 
 const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension

@@ -52,21 +52,23 @@ export async function measureLatency(model: GpuModel, subnet: SubNetwork, option
   return { prefillMs, prefillTokPerS: (T * 1000) / prefillMs, decodeMsPerToken: median(decode), deviceBytes: subnetDeviceBytes(model, subnet, T + o.decodeTokens), T };
 }
 
-/** f32 bytes of the weights a sub-network reads, its KV cache at `tokens`, and its widest activations. */
+/** Device bytes of the weights a sub-network reads, its KV cache at `tokens`, and its widest activations. */
 export function subnetDeviceBytes(model: GpuModel, subnet: SubNetwork, tokens: number): number {
   const c = model.config;
   const D = c.hiddenSize, hd = c.headDim;
-  let weights = 2 * c.vocabSize * D + D; // embedding + lm head (counted once if tied) + final norm
-  if (c.tieWordEmbeddings) weights -= c.vocabSize * D;
+  let f32Values = 2 * c.vocabSize * D + D; // embedding + lm head (counted once if tied) + final norm
+  if (c.tieWordEmbeddings) f32Values -= c.vocabSize * D;
+  let linear = 0; // layer matrices, stored at model.weights.layerBytesPerValue (f32, bf16/f16 or Q8_0)
   let kv = 0;
   let widest = D;
   for (let l = 0; l < c.numLayers; l++) {
     if (!subnet.layers[l]) continue;
     const q = queryHeadsFor(c, l, subnet.kvHeads[l]) * hd, k = subnet.kvHeads[l] * hd, ff = subnet.mlp[l];
-    weights += 2 * D + D * q + 2 * D * k + q * D + 3 * D * ff;
+    f32Values += 2 * D; // the two norms
+    linear += D * q + 2 * D * k + q * D + 3 * D * ff;
     kv += 2 * tokens * k;
     widest = Math.max(widest, q, ff);
   }
   const activations = tokens * (2 * D + 6 * widest) + tokens * c.vocabSize;
-  return 4 * (weights + kv + activations);
+  return 4 * (f32Values + kv + activations) + model.weights.layerBytesPerValue * linear;
 }

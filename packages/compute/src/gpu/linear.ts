@@ -16,7 +16,8 @@ export function encodeLinear(rec: Recorder, A: GPUBuffer, aOff: number, lda: num
       rec.dispatch("matmul_q8", { TM, ACCUM: accumulate }, params(M, n, K, lda, W.cols, ldc, aOff, cOff + chunk.rowStart), [A, chunk.buffer, chunk.scales!, C], grid(Math.ceil(n / 256), Math.ceil(M / TM)));
       continue;
     }
-    const spec = matmulSpec({ M, N: n, ldc, cOff: cOff + chunk.rowStart, K, lda, ldw: W.cols, aOff, accumulate, ...matmulCaps(rec.gpu.device) });
+    const w16 = W.format === "bf16" || W.format === "f16" ? W.format : undefined;
+    const spec = matmulSpec({ M, N: n, ldc, cOff: cOff + chunk.rowStart, K, lda, ldw: W.cols, aOff, accumulate, w16, ...matmulCaps(rec.gpu.device) });
     rec.dispatch("matmul", spec, params(M, n, K, lda, W.cols, ldc, aOff, cOff + chunk.rowStart), [A, chunk.buffer, C], matmulGroups(spec, M, n));
   }
 }

@@ -14,7 +14,7 @@ import { attentionGroups, attentionSpec, logsoftmaxGroups, logsoftmaxSpec, matmu
 import { encodeLinear } from "./linear.ts";
 import { grid, params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
-import { destroyWeights, uploadWeights, type DeviceWeights, type Matrix } from "./weights.ts";
+import { destroyWeights, uploadWeights, type DeviceWeights, type Matrix, type UploadOptions } from "./weights.ts";
 
 const F = 4; // bytes per f32 / u32
 const NO_TARGET = 0xffffffff;
@@ -78,8 +78,9 @@ export class GpuModel {
     private gpu: Gpu,
     readonly config: LlamaConfig,
     tensors: Map<string, Tensor>,
+    upload: UploadOptions = {},
   ) {
-    this.weights = uploadWeights(gpu, config, tensors);
+    this.weights = uploadWeights(gpu, config, tensors, upload);
     this.rec = new Recorder(gpu);
     this.invFreq = ropeInvFreq(config.rope, config.headDim);
     const per = (i: number) => ({

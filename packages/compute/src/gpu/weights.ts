@@ -1,13 +1,15 @@
 /**
- * Model weights on the device, uploaded once as f32 and shared by every sub-network (slicing is done by
- * kernel strides, never by copying). A tensor larger than the storage-binding limit (e.g. a 32000 x 4096
- * embedding, 512 MiB, vs lavapipe's 128 MiB) is split into row chunks, one buffer each.
+ * Model weights on the device, uploaded once and shared by every sub-network (slicing is done by kernel
+ * strides, never by copying). Linear weights keep a BF16/F16 checkpoint's 16-bit values (the matmul converts
+ * them exactly in-kernel: half the memory of f32, the same numbers), Q8_0 stays Q8_0, everything else is f32.
+ * A tensor larger than the storage-binding limit (e.g. a 32000 x 4096 embedding, 512 MiB, vs lavapipe's
+ * 128 MiB) is split into row chunks, one buffer each.
  */
 import { f16BitsToNumber, tensorToFloat32, type LlamaConfig, type Tensor } from "@nas/model";
 import type { Gpu } from "./device.ts";
 
 export interface WeightChunk {
-  /** f32 rows, or for Q8_0 the int8 values packed four per u32 word. */
+  /** f32 rows; bf16/f16: two values per u32 word; Q8_0: the int8 values packed four per u32 word. */
   buffer: GPUBuffer;
   /** Q8_0 only: one f32 scale per 32-value block of each row. */
   scales?: GPUBuffer;
@@ -19,8 +21,8 @@ export interface Matrix {
   name: string;
   rows: number;
   cols: number;
-  /** "q8_0": dequantised in the matmul kernel (kernels/matmul_q8.wgsl). */
-  format?: "f32" | "q8_0";
+  /** "q8_0": dequantised in kernels/matmul_q8.wgsl; "bf16"/"f16": converted in kernels/matmul.wgsl (W16). */
+  format?: "f32" | "q8_0" | "bf16" | "f16";
   chunks: WeightChunk[];
 }
 
@@ -42,10 +44,19 @@ export interface DeviceWeights {
   norm: GPUBuffer;
   lmHead: Matrix;
   bytes: number;
+  /** Device bytes per value of the decoder layers' linear weights (4 f32, 2 bf16/f16, 34/32 Q8_0). */
+  layerBytesPerValue: number;
+}
+
+/** Options of {@link uploadWeights}. */
+export interface UploadOptions {
+  /** Keep BF16/F16 linear weights 16-bit on the device (exact; half the memory). Default true; false uploads f32. */
+  keep16?: boolean;
 }
 
 /** Upload every tensor of a loaded model. `tensors` uses HF names; a tied lm_head reuses the embedding. */
-export function uploadWeights(gpu: Gpu, config: LlamaConfig, tensors: Map<string, Tensor>): DeviceWeights {
+export function uploadWeights(gpu: Gpu, config: LlamaConfig, tensors: Map<string, Tensor>, options: UploadOptions = {}): DeviceWeights {
+  const keep16 = options.keep16 ?? true;
   let bytes = 0;
   const get = (name: string): Tensor => {
     const t = tensors.get(name);
@@ -64,6 +75,10 @@ export function uploadWeights(gpu: Gpu, config: LlamaConfig, tensors: Map<string
       const m = uploadQ8Matrix(gpu, t);
       bytes += (t.shape[0] * t.shape[1] * 5) / 4;
       return m;
+    }
+    if (keep16 && (t.dtype === "BF16" || t.dtype === "F16")) {
+      bytes += t.shape[0] * t.shape[1] * 2;
+      return uploadMatrix16(gpu, t);
     }
     const data = tensorToFloat32(t);
     bytes += data.byteLength;
@@ -92,7 +107,9 @@ export function uploadWeights(gpu: Gpu, config: LlamaConfig, tensors: Map<string
   const norm = vector("model.norm.weight");
   const tied = config.tieWordEmbeddings && !tensors.has("lm_head.weight");
   const lmHead = tied ? (embedTensor.dtype === "Q8_0" ? matrix("model.embed_tokens.weight") : embed) : matrix("lm_head.weight");
-  return { embed, layers, norm, lmHead, bytes };
+  const f = layers[0]?.q.format ?? "f32";
+  const layerBytesPerValue = f === "q8_0" ? 34 / 32 : f === "bf16" || f === "f16" ? 2 : 4;
+  return { embed, layers, norm, lmHead, bytes, layerBytesPerValue };
 }
 
 export function destroyWeights(gpu: Gpu, w: DeviceWeights): void {
@@ -126,6 +143,27 @@ export function uploadMatrix(gpu: Gpu, name: string, data: Float32Array, rows: n
     chunks.push({ buffer: gpu.uploadStorage(data.subarray(r * cols, (r + n) * cols), `${name}[${r}:${r + n}]`), rowStart: r, rows: n });
   }
   return { name, rows, cols, chunks };
+}
+
+/**
+ * Upload a BF16/F16 [rows, cols] tensor as its raw 16-bit values, two per u32 word, in row chunks within the
+ * binding limit. Chunks start on an even element (whole words); a chunk with an odd value count is padded.
+ */
+export function uploadMatrix16(gpu: Gpu, t: Tensor): Matrix {
+  const [rows, cols] = t.shape;
+  const src = t.data.byteOffset % 2 === 0 ? t.data : t.data.slice(); // a 16-bit view needs an even offset
+  if (src.byteLength !== rows * cols * 2) throw new Error(`${t.dtype} tensor "${t.name}" has ${src.byteLength} bytes, expected ${rows * cols * 2}`);
+  const halves = new Uint16Array(src.buffer, src.byteOffset, rows * cols);
+  let maxRows = Math.max(1, Math.floor(gpu.info.limits.maxStorageBufferBindingSize / (cols * 2)));
+  if (cols % 2 === 1 && maxRows > 1) maxRows -= maxRows % 2; // keep chunk starts on whole words
+  const chunks: WeightChunk[] = [];
+  for (let r = 0; r < rows; r += maxRows) {
+    const n = Math.min(maxRows, rows - r);
+    const part = new Uint16Array(Math.ceil((n * cols) / 2) * 2);
+    part.set(halves.subarray(r * cols, (r + n) * cols));
+    chunks.push({ buffer: gpu.uploadStorage(new Uint32Array(part.buffer), `${t.name}.${t.dtype.toLowerCase()}[${r}:${r + n}]`), rowStart: r, rows: n });
+  }
+  return { name: t.name, rows, cols, format: t.dtype === "BF16" ? "bf16" : "f16", chunks };
 }
 
 const Q8_BLOCK = 32;

@@ -36,7 +36,7 @@ const handlers: Record<string, Handler> = {
   async init() {
     return (await gpu()).info;
   },
-  async load(args: { path: string; quant?: "q8_0"; permutation?: unknown }) {
+  async load(args: { path: string; quant?: "q8_0"; permutation?: unknown; keep16?: boolean }) {
     const g = await gpu();
     const t0 = performance.now();
     const loaded = await nasModel.loadModel(args.path);
@@ -49,7 +49,8 @@ const handlers: Record<string, Handler> = {
         if (t.shape.length === 2 && canQuantizeQ8_0(t.shape)) loaded.tensors.set(name, quantizeTensorQ8_0(t) as Tensor);
       }
     }
-    const m = new GpuModel(g, loaded.config, loaded.tensors);
+    if (args.keep16 !== undefined && typeof args.keep16 !== "boolean") throw new Error(`keep16 must be a boolean, got ${JSON.stringify(args.keep16)}`);
+    const m = new GpuModel(g, loaded.config, loaded.tensors, { keep16: args.keep16 });
     const id = nextModelId++;
     models.set(id, m);
     return { id, config: loaded.config, source: loaded.source, uploadMs: performance.now() - t0, weightBytes: m.weights.bytes };
@@ -84,10 +85,10 @@ const handlers: Record<string, Handler> = {
   async kernel(args: KernelRun) {
     return runKernel(await gpu(), args);
   },
-  async benchMatmul(args: { M: number; N: number; K: number; repeats?: number }) {
+  async benchMatmul(args: { M: number; N: number; K: number; repeats?: number; weights?: "f32" | "bf16" }) {
     return benchMatmul(await gpu(), args);
   },
-  async benchLayer(args: { T: number; repeats?: number }) {
+  async benchLayer(args: { T: number; repeats?: number; weights?: "f32" | "bf16" }) {
     return benchLlama7bLayer(await gpu(), args);
   },
   async memory() {
