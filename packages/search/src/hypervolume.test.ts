@@ -36,7 +36,10 @@ describe("hypervolume", () => {
       fc.assert(
         fc.property(pointsArb(m), fc.array(fc.double({ min: 0, max: 12, noNaN: true }), { minLength: m, maxLength: m }), (points, extra) => {
           const ref = new Array(m).fill(13);
-          expect(hypervolume([...points, extra], ref)).toBeGreaterThanOrEqual(hypervolume(points, ref));
+          // Up to float rounding: a point a few ulps inside a box changes the summation order, and
+          // [[2,0,5],[2,0,0]] + [1.9999999999999991, 0, 11.999999999532728] gave 1858.9999999999998 vs 1859.
+          const before = hypervolume(points, ref);
+          expect(hypervolume([...points, extra], ref)).toBeGreaterThanOrEqual(before * (1 - 1e-12));
         }),
       );
     });
