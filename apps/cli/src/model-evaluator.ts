@@ -1,7 +1,8 @@
 /**
  * The "model" evaluator kind: measures sub-networks of a real checkpoint on the GPU engine. Objectives are
- * named `<task>` (the task's metric: perplexity, min; accuracy, max), `params` (active parameters, min),
- * `macs` (multiply-accumulates per token at the throughput length, min) and `throughput` (measured prefill
+ * named `<task>` (the task's metric: perplexity, min; accuracy, max), `params` (active parameters, @nas/eval
+ * countParams, min), `macs` (multiply-accumulates per token at context length `throughputT`, @nas/eval
+ * macsPerToken, min) and `throughput` (measured prefill
  * tokens/s at `throughputT` tokens on this device, median of `throughputRepeats` runs after a warm-up, max).
  *
  * Used in-process by `nas search` / `nas resume`, and as a module (`createEvaluator`) by the store's worker
@@ -9,7 +10,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { Engine, type EngineModel } from "@nas/compute";
-import { loadTokenizer, queryHeadsFor, type ImportancePermutation, type LlamaConfig, type SubNetwork } from "@nas/model";
+import { countParams, macsPerToken } from "@nas/eval";
+import { loadTokenizer, type ImportancePermutation, type SubNetwork } from "@nas/model";
 import type { ObjectiveSpec } from "@nas/search";
 import type { EvaluatorFactory, SingleEvaluator } from "@nas/store";
 import { checkTaskNames, prepareTask, taskMetric, type PreparedTask, type TaskOptions } from "./tasks.ts";
@@ -42,50 +44,15 @@ export const modelEvaluatorDefaults = { tasks: ["tinystories"], throughputT: 64,
  * objectiveSpecs(["tinystories", "params", "throughput"], ["tinystories"])
  * // [{name:"tinystories",direction:"min"},{name:"params",direction:"min"},{name:"throughput",direction:"max"}]
  */
-export function objectiveSpecs(names: readonly string[], tasks: readonly string[], lmEval = false): ObjectiveSpec[] {
+export function objectiveSpecs(names: readonly string[], tasks: readonly string[]): ObjectiveSpec[] {
   return names.map((name) => {
     if (name === "params" || name === "macs") return { name, direction: "min" as const };
     if (name === "throughput") return { name, direction: "max" as const };
     if (!tasks.includes(name)) {
       throw new Error(`unknown objective "${name}" (objectives are the tasks ${tasks.join(", ")} or ${COST_OBJECTIVES.join(", ")})`);
     }
-    return { name, direction: taskMetric(name, lmEval).direction };
+    return { name, direction: taskMetric(name).direction };
   });
-}
-
-/**
- * Parameters a sub-network uses: embeddings, final norm, untied LM head, and per kept layer its two norms,
- * sliced attention (q/o over the kept query heads, k/v over the kept KV heads) and sliced SwiGLU MLP.
- *
- * @example
- * subnetParams(config, normalizeSubnet(config, null)) // stories260K: 260,160 (tied head)
- */
-export function subnetParams(config: LlamaConfig, subnet: SubNetwork): number {
-  const D = config.hiddenSize;
-  let n = config.vocabSize * D + D + (config.tieWordEmbeddings ? 0 : config.vocabSize * D);
-  for (let l = 0; l < config.numLayers; l++) {
-    if (!subnet.layers[l]) continue;
-    const q = queryHeadsFor(config, l, subnet.kvHeads[l]) * config.headDim;
-    const kv = subnet.kvHeads[l] * config.headDim;
-    n += 2 * D + 2 * D * q + 2 * D * kv + 3 * D * subnet.mlp[l];
-  }
-  return n;
-}
-
-/**
- * Multiply-accumulates per token of a prefill of T tokens: matmuls (LM head included) plus attention
- * scores and values averaged over positions ((T + 1) / 2 keys per query with causal masking).
- */
-export function subnetMacsPerToken(config: LlamaConfig, subnet: SubNetwork, T: number): number {
-  const D = config.hiddenSize;
-  let macs = config.vocabSize * D;
-  for (let l = 0; l < config.numLayers; l++) {
-    if (!subnet.layers[l]) continue;
-    const q = queryHeadsFor(config, l, subnet.kvHeads[l]) * config.headDim;
-    const kv = subnet.kvHeads[l] * config.headDim;
-    macs += 2 * D * q + 2 * D * kv + 3 * D * subnet.mlp[l] + 2 * q * ((T + 1) / 2);
-  }
-  return macs;
 }
 
 /** Median prefill tokens/s of `subnet` at T tokens. */
@@ -133,8 +100,8 @@ export function createMeasurer(model: EngineModel, modelPath: string, options: M
         objectives[task.name] = r.value;
         metrics[task.name] = r;
       }
-      objectives.params = subnetParams(model.config, subnet);
-      objectives.macs = subnetMacsPerToken(model.config, subnet, o.throughputT);
+      objectives.params = countParams(model.config, subnet).total;
+      objectives.macs = macsPerToken(model.config, subnet, o.throughputT).total;
       if (wanted.includes("throughput")) {
         objectives.throughput = await measureThroughput(model, subnet, o.throughputT, o.throughputRepeats, signal);
         metrics.throughput = { tokensPerS: objectives.throughput, T: o.throughputT, repeats: o.throughputRepeats };

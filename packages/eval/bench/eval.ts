@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { loadModel, loadTokenizer, normalizeSubnet, ReferenceModel, sharedDir, type SubNetwork, type TokenScorer } from "@nas/model";
 import { Engine } from "../../compute/src/index.ts";
-import { costObjectives, defaultDataDir, evaluate, getTask, hasPrefixSharing, LoglikelihoodRunner, seededSubset, type EvalModelInfo, type LatencyProbe } from "../src/index.ts";
+import { costObjectives, defaultDataDir, evaluate, getTask, hasPrefixSharing, limitForTokens, LoglikelihoodRunner, seededSubset, type EvalModelInfo, type LatencyProbe } from "../src/index.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -50,10 +50,7 @@ const config = info.config;
 // TinyStories: the smallest seeded subset of paragraphs holding >= 16K tokens (subsets of one seed are nested).
 const paragraphs = getTask("tinystories").load(defaultDataDir(), { numFewshot: 0 });
 const tokensOf = paragraphs.map((d) => tokenizer.encode((d.requests[0] as { text: string }).text).length);
-let tinyLimit = 1;
-for (; tinyLimit <= paragraphs.length; tinyLimit++) {
-  if (seededSubset(paragraphs.length, tinyLimit, SEED).reduce((a, i) => a + tokensOf[i], 0) >= TINY_TOKENS) break;
-}
+const tinyLimit = limitForTokens(tokensOf, TINY_TOKENS, SEED);
 const tinyTokens = seededSubset(paragraphs.length, tinyLimit, SEED).reduce((a, i) => a + tokensOf[i], 0);
 
 // Prefix-sharing potential on the ARC-Easy subset: tokens of full sequences vs context once + continuations.

@@ -6,7 +6,7 @@ export { evaluate, toLmEvalJson, tokenizerFingerprint, type EvalModelInfo, type 
 export { getTask, taskNames, TASKS, UnknownTaskError } from "./registry.ts";
 export { LoglikelihoodRunner, RequestError, hasPrefixSharing, rollingWindows, type PrefixTokenScorer, type RunnerOptions, type RunnerStats, type LoglikelihoodResult, type RollingResult, type TokenRequest } from "./lm.ts";
 export { MemoryCache, FileCache, cacheKey, type EvalCache } from "./cache.ts";
-export { seededSubset, subsetInfo, type SubsetInfo } from "./subset.ts";
+export { limitForTokens, seededSubset, subsetInfo, type SubsetInfo } from "./subset.ts";
 export { aggregate, argmax, meanStderr, multipleChoiceScores, truthfulqaMc2, type Aggregation, type MetricValue } from "./metrics.ts";
 export { countParams, macsPerToken, prefillMacs, costObjectives, type ParamCount, type MacCount, type LatencyProbe, type MeasuredLatency, type CostObjectives } from "./cost.ts";
 export { DataError, defaultDataDir } from "./data.ts";

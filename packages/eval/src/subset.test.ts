@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { seededSubset, subsetInfo } from "./subset.ts";
+import { limitForTokens, seededSubset, subsetInfo } from "./subset.ts";
 
 describe("seededSubset", () => {
   test("deterministic, ascending, distinct, of size limit", () => {
@@ -47,4 +47,20 @@ describe("seededSubset", () => {
     expect(info).toEqual({ limit: 3, seed: 9, stratified: false, indicesSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(subsetInfo([1, 2, 4], 3, 9, false).indicesSha256).not.toBe(info.indicesSha256);
   });
+});
+
+test("limitForTokens: the smallest seeded subset that holds the token budget", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 0, max: 1e6 }), (counts, budget, seed) => {
+      const k = limitForTokens(counts, budget, seed);
+      const held = (limit: number) => seededSubset(counts.length, limit, seed).reduce((a, i) => a + counts[i], 0);
+      const total = counts.reduce((a, b) => a + b, 0);
+      if (total < budget) expect(k).toBe(counts.length);
+      else {
+        expect(held(k)).toBeGreaterThanOrEqual(budget);
+        if (k > 1) expect(held(k - 1)).toBeLessThan(budget);
+      }
+    }),
+  );
+  expect(() => limitForTokens([1, 2], 0, 1)).toThrow(/token budget must be a positive integer/);
 });

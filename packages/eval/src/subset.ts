@@ -81,3 +81,26 @@ export function seededSubset(n: number, limit: number, seed: number, strata?: st
 export function subsetInfo(indices: number[], limit: number, seed: number, stratified: boolean): SubsetInfo {
   return { limit, seed, stratified, indicesSha256: createHash("sha256").update(indices.join(",")).digest("hex") };
 }
+
+/**
+ * The smallest `limit` whose seeded subset of `tokenCounts.length` documents holds at least `minTokens` tokens
+ * (subsets of one seed grow by one document per step, so this is a token budget for perplexity tasks); all
+ * documents when even the full set holds fewer.
+ *
+ * @example
+ * limitForTokens([100, 50, 80], 120, 1234) // 2 when the first two picks hold >= 120 tokens
+ */
+export function limitForTokens(tokenCounts: readonly number[], minTokens: number, seed: number): number {
+  if (!Number.isInteger(minTokens) || minTokens < 1) throw new RangeError(`token budget must be a positive integer, got ${minTokens}`);
+  const n = tokenCounts.length;
+  // Binary search: the subset for limit k + 1 contains the subset for k (one shuffle, first k kept).
+  let lo = 1;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const tokens = seededSubset(n, mid, seed).reduce((a, i) => a + tokenCounts[i], 0);
+    if (tokens >= minTokens) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

@@ -11,7 +11,8 @@ import { checkTaskNames } from "../tasks.ts";
 import { importancePermutation, reorderFlag, type ReorderMetric } from "../reorder.ts";
 
 export const help =
-  "search [--model DIR] [--tasks tinystories,arc_easy] [--limit N] [--tokens N] [--lm-eval] [--objectives a,b,c] [--space paper|full|JSON]\n" +
+  "search [--model DIR] [--tasks tinystories,arc_easy] [--limit N] [--tokens N] [--objectives a,b,c] [--space paper|full|JSON]\n" +
+  "         (lm-eval tasks on a seeded subset: --limit documents, or for perplexity tasks documents holding >= --tokens tokens)\n" +
   "         [--reorder activation|contribution|none] (importance reordering before the search; default activation)\n" +
   "         [--algorithm nsga2|random|linas] [--population 50] [--evaluations 250] [--seed 0] [--db FILE] [--name NAME]\n" +
   "         run a multi-objective sub-network search (Ctrl-C pauses; `resume` continues)";
@@ -22,8 +23,6 @@ export interface SearchCommandOptions {
   tasks: string[];
   limit: number;
   tokens: number;
-  /** Score tasks with @nas/eval (lm-eval faithful) instead of the fast fixed-budget proxies. */
-  lmEval?: boolean;
   objectives?: string[];
   /** Importance reordering of the super-network before searching ("none" disables). */
   reorder: ReorderMetric | "none";
@@ -70,7 +69,7 @@ export async function searchCommand(o: SearchCommandOptions): Promise<number> {
   const objectiveNames = o.objectives ?? [...o.tasks, "params", "throughput"];
   let objectives;
   try {
-    objectives = objectiveSpecs(objectiveNames, o.tasks, o.lmEval === true);
+    objectives = objectiveSpecs(objectiveNames, o.tasks);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -96,7 +95,7 @@ export async function searchCommand(o: SearchCommandOptions): Promise<number> {
       if (e instanceof SearchSpaceError || e instanceof SearchStateError) throw new UsageError(e.message);
       throw e;
     }
-    const evaluatorOptions: ModelEvaluatorOptions = { tasks: o.tasks, limit: o.limit, tokens: o.tokens, ...(o.lmEval ? { lmEval: true } : {}), ...(reordering ?? {}) };
+    const evaluatorOptions: ModelEvaluatorOptions = { tasks: o.tasks, limit: o.limit, tokens: o.tokens, ...(reordering ?? {}) };
     const db = openOrCreateDb(o.db);
     try {
       const row = createSearch(db, {
@@ -143,7 +142,6 @@ export async function run(argv: string[]): Promise<number> {
     tasks: { type: "string" },
     limit: { type: "string" },
     tokens: { type: "string" },
-    "lm-eval": { type: "boolean" },
     reorder: { type: "string" },
     objectives: { type: "string" },
     space: { type: "string" },
@@ -159,7 +157,6 @@ export async function run(argv: string[]): Promise<number> {
     tasks: list(values.tasks) ?? searchDefaults.tasks,
     limit: intFlag("limit", values.limit, searchDefaults.limit),
     tokens: intFlag("tokens", values.tokens, searchDefaults.tokens, 2),
-    lmEval: values["lm-eval"] === true,
     objectives: list(values.objectives),
     reorder: reorderFlag(values.reorder, searchDefaults.reorder),
     space: spaceFlag(values.space),
