@@ -21,13 +21,13 @@ import {
   measureImportance,
   normalizeSubnet,
   permutationFromScores,
-  queryHeadsFor,
   subnetKey,
   type LlamaConfig,
   type SubNetwork,
 } from "@nas/model";
 // @nas/search does not depend on @nas/compute (the engine needs a GPU); this script alone reaches across.
 import { Engine, type EngineModel } from "../../compute/src/index.ts";
+import { countParams } from "../../eval/src/index.ts";
 import { createAlgorithm, createSearchSpace, hypervolume, type AlgorithmName, type SpacePreset } from "../src/index.ts";
 
 const { values: args } = parseArgs({
@@ -50,18 +50,8 @@ const opts = {
 };
 for (const [k, v] of Object.entries(opts)) if (k !== "preset" && !(Number.isInteger(v) && (v as number) > 0)) throw new Error(`--${k} must be a positive integer, got ${v}`);
 
-/** Active parameters of a sub-network (embedding, final norm, lm_head if untied, kept layers' weights). */
-function subnetParams(config: LlamaConfig, s: SubNetwork): number {
-  const d = config.hiddenSize;
-  let n = config.vocabSize * d + d + (config.tieWordEmbeddings ? 0 : config.vocabSize * d);
-  for (let l = 0; l < config.numLayers; l++) {
-    if (!s.layers[l]) continue;
-    const q = queryHeadsFor(config, l, s.kvHeads[l]) * config.headDim;
-    const kv = s.kvHeads[l] * config.headDim;
-    n += 2 * d + 2 * d * q + 2 * d * kv + 3 * d * s.mlp[l];
-  }
-  return n;
-}
+/** Active parameters of a sub-network (@nas/eval's count: the one the CLI's `params` objective uses). */
+const subnetParams = (config: LlamaConfig, s: SubNetwork): number => countParams(config, s).total;
 
 const t0 = performance.now();
 const path = defaultModelPath();
