@@ -136,6 +136,11 @@ test("matmul: the subgroup (COOP) variant at both row tiles and workgroup sizes,
     [40, 48, 24, 24, 24, 0, false, 64],
     [20, 30, 13, 13, 13, 0, true, 64],
     [100, 40, 32, 32, 36, 8, true, 8],
+    // WIDE (M >= 64, K >= 128): 8 rows x 32 columns, vec4 and scalar loads, both workgroup sizes.
+    [130, 70, 200, 200, 204, 0, true, 8],
+    [100, 40, 130, 131, 135, 3, false, 8],
+    [70, 33, 256, 256, 256, 0, false, 64],
+    [200, 50, 131, 131, 131, 0, true, 64],
   ] as const;
   const seen = new Set<string>();
   for (const [M, N, K, lda, ldw, aOff, accumulate, subgroupMaxSize] of cases) {
@@ -143,7 +148,11 @@ test("matmul: the subgroup (COOP) variant at both row tiles and workgroup sizes,
     expect(spec.COOP).toBe(true);
     seen.add(`L${spec.L} WG${spec.WG} VEC4 ${spec.VEC4}`);
   }
-  expect([...seen].sort()).toEqual(["L1 WG8 VEC4 false", "L1 WG8 VEC4 true", "L2 WG64 VEC4 false", "L2 WG64 VEC4 true", "L2 WG8 VEC4 false", "L2 WG8 VEC4 true", "L4 WG64 VEC4 false", "L4 WG64 VEC4 true", "L4 WG8 VEC4 false", "L4 WG8 VEC4 true"]);
+  expect([...seen].sort()).toEqual([
+    "L1 WG8 VEC4 false", "L1 WG8 VEC4 true", "L2 WG64 VEC4 false", "L2 WG64 VEC4 true", "L2 WG8 VEC4 false", "L2 WG8 VEC4 true",
+    "L4 WG64 VEC4 false", "L4 WG64 VEC4 true", "L4 WG8 VEC4 false", "L4 WG8 VEC4 true",
+    "L8 WG64 VEC4 false", "L8 WG64 VEC4 true", "L8 WG8 VEC4 false", "L8 WG8 VEC4 true",
+  ]);
 }, slow);
 
 test("matmul: 16-bit weights (bf16, f16) converted in-kernel, every variant", async () => {

@@ -81,7 +81,8 @@ export interface MatmulShape extends Partial<MatmulCaps> {
 /**
  * Matmul specialisation for a problem shape. Measured on lavapipe (packages/compute/bench/matmul.ts):
  * - M >= 2 with subgroups: COOP, 16 columns per workgroup shared through subgroupBroadcast, L rows per
- *   invocation: 4 from M = 64, 2 from M = 16, 1 below (where more rows would mostly be padding). L = 4 does
+ *   invocation: 4 from M = 64, 2 from M = 16, 1 below (where more rows would mostly be padding); from M = 64
+ *   with K >= 128, WIDE: 8 rows and 32 columns (see kernels/matmul.wgsl). L = 4 does
  *   more FMAs per broadcast and per W load (up to +15% on the stories260K and 4096^2 shapes, within noise on
  *   some). The workgroup is one subgroup wide (8 on lavapipe, where 8 and 64 measure the same and 8 pads a
  *   small batch least; at most 64).
@@ -93,7 +94,7 @@ export interface MatmulShape extends Partial<MatmulCaps> {
  * (+5-20% at K = 64, where the epilogue is a large share).
  * @example
  * matmulSpec({ M: 128, N: 4096, ldc: 4096, cOff: 0, K: 4096, lda: 4096, ldw: 4096, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 })
- * // { COOP: true, L: 4, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false, W16: false, WBF: false }
+ * // { COOP: true, WIDE: true, L: 8, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false, W16: false, WBF: false }
  */
 export function matmulSpec(s: MatmulShape): Specialization {
   const vec4 = s.K % 4 === 0 && s.lda % 4 === 0 && s.ldw % 4 === 0 && s.aOff % 4 === 0;
@@ -101,10 +102,11 @@ export function matmulSpec(s: MatmulShape): Specialization {
     const L = s.M >= 64 ? 4 : s.M >= 16 ? 2 : 1;
     const WG = Math.min(64, Math.max(8, s.subgroupMaxSize ?? 8));
     const vec4c = s.N % 4 === 0 && s.ldc % 4 === 0 && s.cOff % 4 === 0;
-    return { COOP: true, L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
+    const WIDE = L === 4 && s.K >= 128;
+    return { COOP: true, WIDE, L: WIDE ? 8 : L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
   }
   const TM = s.M === 1 ? 1 : 4;
-  return { COOP: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
+  return { COOP: false, WIDE: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
 }
 
 const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
@@ -118,7 +120,7 @@ const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
 export function matmulGroups(spec: Specialization, M: number, N: number): [number, number, number] {
   const WG = Number(spec.WG);
   const groups: [number, number, number] = spec.COOP
-    ? [Math.ceil(M / (WG * Number(spec.L))), Math.ceil(N / 16), 1]
+    ? [Math.ceil(M / (WG * Number(spec.L))), Math.ceil(N / (spec.WIDE ? 32 : 16)), 1]
     : [Math.ceil(N / (WG * Number(spec.TN))), Math.ceil(M / Number(spec.TM)), 1];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
     throw new Error(`matmul of ${M} rows x ${N} columns needs a ${groups[0]} x ${groups[1]} workgroup grid, above the ${MAX_GROUPS} per-dimension limit`);
