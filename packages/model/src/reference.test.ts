@@ -100,7 +100,19 @@ describe("TokenScorer and input checks", () => {
     expect(() => ref.logits([1], { layers: [false, false, false, false, false] })).toThrow(/skips every layer/);
     await expect(ref.scoreTokens([[1, 2], [1, -1]], null)).rejects.toThrow(/sequence 1 position 1: token id -1/);
     expect(() => ref.generateGreedy([1], null, 600)).toThrow(/exceeds max positions 512/);
+    await expect(ref.scoreTokens([new Array(514).fill(5)], null)).rejects.toThrow(/514 tokens, more than max positions \+ 1 \(513\)/);
   });
+
+  test("scoring takes maxPositions + 1 tokens: the last one is only a target", async () => {
+    const ids = Array.from({ length: 513 }, (_, t) => (t === 0 ? 1 : 3 + ((t * 37) % 500)));
+    const [s] = await ref.scoreTokens([ids], null);
+    expect(s.logprobs.length).toBe(512);
+    const rows = ref.logits(ids.slice(0, 512), null);
+    const last = rows[511];
+    const mx = Math.max(...last);
+    const lse = mx + Math.log(last.reduce((a, v) => a + Math.exp(v - mx), 0));
+    expect(Math.abs(s.logprobs[511] - (last[ids[512]] - lse))).toBeLessThan(1e-5);
+  }, SLOW);
 });
 
 /**

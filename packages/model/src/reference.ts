@@ -116,12 +116,16 @@ export class ReferenceModel implements TokenScorer {
     return nll;
   }
 
-  /** TokenScorer: per-token log-probs and argmax for ragged sequences (computed in float64, returned as f32). */
+  /**
+   * TokenScorer: per-token log-probs and argmax for ragged sequences (computed in float64, returned as f32). The
+   * last token is only a target, so a sequence may hold maxPositions + 1 tokens (lm-eval's truncation window).
+   */
   async scoreTokens(sequences: number[][], subnet: SubNetworkSpec): Promise<TokenScores[]> {
     const s = normalizeSubnet(this.config, subnet);
     return sequences.map((ids, b) => {
-      this.checkIds(ids, b);
-      const rows = this.forward(ids, s, this.emptyCache(s), 0);
+      this.checkIds(ids, b, this.config.maxPositions + 1);
+      if (ids.length === 1) return { logprobs: new Float32Array(0), argmax: new Int32Array(0) };
+      const rows = this.forward(ids.slice(0, -1), s, this.emptyCache(s), 0);
       const logprobs = new Float32Array(ids.length - 1);
       const best = new Int32Array(ids.length - 1);
       for (let t = 1; t < ids.length; t++) {
@@ -158,9 +162,9 @@ export class ReferenceModel implements TokenScorer {
     return out;
   }
 
-  private checkIds(ids: number[], seq: number): void {
+  private checkIds(ids: number[], seq: number, limit = this.config.maxPositions): void {
     if (!Array.isArray(ids) || ids.length === 0) throw new ReferenceInputError(`sequence ${seq} is empty`);
-    if (ids.length > this.config.maxPositions) throw new ReferenceInputError(`sequence ${seq} has ${ids.length} tokens, more than max positions ${this.config.maxPositions}`);
+    if (ids.length > limit) throw new ReferenceInputError(`sequence ${seq} has ${ids.length} tokens, more than ${limit === this.config.maxPositions ? `max positions ${limit}` : `max positions + 1 (${limit})`}`);
     ids.forEach((id, t) => {
       if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
         throw new ReferenceInputError(`sequence ${seq} position ${t}: token id ${id} is not in [0, ${this.config.vocabSize})`);
