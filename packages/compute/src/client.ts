@@ -3,7 +3,7 @@
  * inlined) with Bun's bundler, spawns it under Node, and talks to it over framed pipes.
  *
  * Why not in-process: Bun 1.4 crashes (segfault / hang) in dawn.node once GPU work is still running at the
- * first await — reproduced here even at 64^3 (see packages/compute/README.md). Node hosts dawn.node reliably.
+ * first await — reproduced here even at 64^3 (see README.md, "Why the engine runs in a Node process"). Node hosts dawn.node reliably.
  *
  * @example
  * const engine = await Engine.start();

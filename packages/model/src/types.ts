@@ -4,7 +4,7 @@
  * plus raw bytes, and is stored in SQLite unchanged.
  *
  * This package must run under both Bun and Node (the GPU engine lives in a Node worker, see
- * packages/compute/README.md), so it uses `node:` APIs only, never `Bun.*`.
+ * README.md, "Why the engine runs in a Node process"), so it uses `node:` APIs only, never `Bun.*`.
  */
 
 /** Element types a weight tensor may be stored in. Q8_0 is GGUF's block format (32 int8 + one f16 scale). */
