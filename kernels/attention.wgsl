@@ -9,9 +9,9 @@
 //
 // Specialisation (packages/compute/src/gpu/kernels.ts, attentionSpec): HD (head dim), QH, WG, COOP, VEC4.
 // A workgroup is QH query heads of one KV group and a tile of WG consecutive rows, one row per invocation: the
-// QH heads share every key/value load and shuffle (GQA; QH = 1 where QH * HD would not fit in registers). It walks the key
-// range of the whole tile (first row's kvStart to last row's key end) in blocks of 8 keys; each invocation
-// masks keys outside its own range. No workgroup memory, no barriers: on llvmpipe a barrier turns the shader
+// QH heads share every key/value load and shuffle (GQA; QH = 1 where QH * HD would not fit in registers).
+// It walks the tile's keys (its rows' prefix ranges, then their own ranges: two segments) in blocks of 8 keys;
+// each invocation masks keys outside its own ranges. No workgroup memory, no barriers: on llvmpipe a barrier turns the shader
 // into coroutines (~0.4 us per barrier per 64-wide workgroup, measured), which made the old
 // one-workgroup-per-(token, head) kernel with tree reductions 80% of a stories260K forward.
 //
