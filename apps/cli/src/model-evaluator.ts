@@ -77,6 +77,28 @@ export interface SubnetMeasurement {
   metrics: Record<string, unknown>;
 }
 
+const OPTION_KEYS = ["tasks", "limit", "tokens", "seed", "throughputT", "throughputRepeats", "permutation", "reorder"] as const;
+
+/**
+ * Refuse evaluator options a search could not mean (they arrive as JSON, e.g. from POST /searches): unknown keys
+ * (such as the retired `window`, `batch` or `lmEval`) and budgets that are not positive integers, by name.
+ *
+ * @example
+ * checkEvaluatorOptions({ tasks: ["tinystories"], window: 64 }) // throws: unknown evaluator option "window" (...)
+ */
+export function checkEvaluatorOptions(options: unknown): asserts options is ModelEvaluatorOptions {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new Error(`evaluator options must be an object, got ${JSON.stringify(options)}`);
+  for (const [key, value] of Object.entries(options)) {
+    if (!(OPTION_KEYS as readonly string[]).includes(key)) throw new Error(`unknown evaluator option "${key}" (known: ${OPTION_KEYS.join(", ")})`);
+    if (value === undefined) continue;
+    if (["limit", "tokens", "throughputT", "throughputRepeats"].includes(key) && !(Number.isInteger(value) && (value as number) > 0)) {
+      throw new Error(`evaluator option ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+    }
+    if (key === "seed" && !Number.isInteger(value)) throw new Error(`evaluator option seed must be an integer, got ${JSON.stringify(value)}`);
+    if (key === "tasks" && !(Array.isArray(value) && value.every((t) => typeof t === "string"))) throw new Error(`evaluator option tasks must be a list of task names, got ${JSON.stringify(value)}`);
+  }
+}
+
 /**
  * A reusable measurer over one loaded model: tasks prepared once, then `measure(subnet)` per candidate.
  *
@@ -85,6 +107,7 @@ export interface SubnetMeasurement {
  * const { objectives } = await m.measure(normalizeSubnet(model.config, null), ["tinystories", "params"]);
  */
 export function createMeasurer(model: EngineModel, modelPath: string, options: ModelEvaluatorOptions = {}) {
+  checkEvaluatorOptions(options);
   const o = { ...modelEvaluatorDefaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ModelEvaluatorOptions &
     typeof modelEvaluatorDefaults;
   checkTaskNames(o.tasks);
@@ -146,9 +169,10 @@ export function modelEvaluator(
 
 /** Module seam for the store's worker process: starts its own engine and loads the search's model. */
 export const createEvaluator: EvaluatorFactory = async (options, { search }) => {
+  const o = options ?? {};
+  checkEvaluatorOptions(o); // before starting an engine: a bad option fails the search at once, by name
   const engine = await Engine.start();
   try {
-    const o = (options ?? {}) as ModelEvaluatorOptions;
     const model = await engine.load(search.modelPath, o.permutation ? { permutation: o.permutation } : {});
     return modelEvaluator(engine, model, search.modelPath, o, search.objectives, true);
   } catch (e) {

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { defaultDataDir, evaluate, getTask, seededSubset } from "@nas/eval";
 import { defaultModelPath, loadModel, loadTokenizer, normalizeSubnet, ReferenceModel } from "@nas/model";
-import { objectiveSpecs } from "./model-evaluator.ts";
+import { checkEvaluatorOptions, objectiveSpecs } from "./model-evaluator.ts";
 import { checkTaskNames, prepareTask, TASK_NAMES } from "./tasks.ts";
 
 const loaded = await loadModel(defaultModelPath());
@@ -56,4 +56,14 @@ test("unknown tasks and objectives are refused with the known names", () => {
     { name: "throughput", direction: "max" },
   ]);
   expect(() => objectiveSpecs(["piqa"], ["tinystories"])).toThrow(/unknown objective "piqa"/);
+});
+
+test("evaluator options are checked by name: unknown keys (retired window/lmEval too) and bad budgets", () => {
+  expect(() => checkEvaluatorOptions({ tasks: ["tinystories"], limit: 5, tokens: 64, seed: 3, throughputT: 32 })).not.toThrow();
+  expect(() => checkEvaluatorOptions({ tasks: ["tinystories"], window: 64 })).toThrow(/unknown evaluator option "window"/);
+  expect(() => checkEvaluatorOptions({ lmEval: true })).toThrow(/unknown evaluator option "lmEval"/);
+  expect(() => checkEvaluatorOptions({ tokens: 0 })).toThrow(/tokens must be a positive integer, got 0/);
+  expect(() => checkEvaluatorOptions({ limit: 2.5 })).toThrow(/limit must be a positive integer, got 2.5/);
+  expect(() => checkEvaluatorOptions({ tasks: "tinystories" })).toThrow(/tasks must be a list of task names/);
+  expect(() => checkEvaluatorOptions([1])).toThrow(/evaluator options must be an object/);
 });
