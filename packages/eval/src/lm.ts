@@ -16,9 +16,10 @@
  * add_special_tokens=False; set addBos=false to reproduce those.
  */
 import { hasPrefixSharing, type PrefixGroup, type PrefixTokenScorer, type SubNetwork, type TokenScorer, type TokenScores, type Tokenizer } from "@nas/model";
-
-export { hasPrefixSharing, type PrefixTokenScorer };
 import { pyRstrip } from "./pytext.ts";
+
+// The prefix-sharing contract lives in @nas/model (the engine implements it); re-exported for eval's users.
+export { hasPrefixSharing, type PrefixTokenScorer };
 
 /** Thrown for a request that cannot be scored (empty continuation; an over-long one when overlong = "error"). */
 export class RequestError extends Error {

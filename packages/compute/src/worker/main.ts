@@ -37,6 +37,7 @@ const handlers: Record<string, Handler> = {
     return (await gpu()).info;
   },
   async load(args: { path: string; quant?: "q8_0"; permutation?: unknown; keep16?: boolean }) {
+    if (args.keep16 !== undefined && typeof args.keep16 !== "boolean") throw new Error(`keep16 must be a boolean, got ${JSON.stringify(args.keep16)}`);
     const g = await gpu();
     const t0 = performance.now();
     const loaded = await nasModel.loadModel(args.path);
@@ -49,7 +50,6 @@ const handlers: Record<string, Handler> = {
         if (t.shape.length === 2 && canQuantizeQ8_0(t.shape)) loaded.tensors.set(name, quantizeTensorQ8_0(t) as Tensor);
       }
     }
-    if (args.keep16 !== undefined && typeof args.keep16 !== "boolean") throw new Error(`keep16 must be a boolean, got ${JSON.stringify(args.keep16)}`);
     const m = new GpuModel(g, loaded.config, loaded.tensors, { keep16: args.keep16 });
     const id = nextModelId++;
     models.set(id, m);
