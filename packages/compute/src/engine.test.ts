@@ -58,6 +58,9 @@ for (const [name, dir] of [["stories260K", "models/stories260K-hf"], ["tiny-llam
         for (const c of cases) checkCase(model, c, await model.forward([c.input_ids], spec, { scores: true, lastLogits: true }), 0);
         const batch = await model.forward(cases.map((c) => c.input_ids), spec, { scores: true, lastLogits: true });
         cases.forEach((c, i) => checkCase(model, c, batch, i));
+        // Last logits alone: the last kept layer runs past its keys and values on the last rows only.
+        const lastOnly = await model.forward(cases.map((c) => c.input_ids), spec, { lastLogits: true });
+        cases.forEach((c, i) => expectClose(lastOnly.lastLogits![i], c.last_logits, 1e-3));
         // scoreTokens (the evaluation path) gives the same per-token numbers as forward.
         const subnet = model.subnet(spec);
         const scored = await model.scoreTokens(cases.map((c) => c.input_ids), subnet);
@@ -100,12 +103,19 @@ describe("stories260K generation", () => {
 
   test("generation under a sub-network matches step-by-step argmax of full forwards", async () => {
     const model = await engine.load(join(shared, "models/stories260K-hf"));
-    const spec = { layers: [true, false, true, true, true], mlp: [128, 172, 64, 172, 96], kvHeads: [2, 4, 1, 3, 4] };
-    const { tokens } = await model.generate([1, 403], spec, 24, false);
-    const seq = [1, 403, ...tokens];
-    const r = await model.forward([seq], spec, { scores: true });
-    // Each generated token is the argmax of the full forward at the previous position.
-    for (let t = 1; t < seq.length - 1; t++) expect(seq[t + 1]).toBe(r.argmax![0][t]);
+    // The second skips the last layer, so the prompt pass's last kept layer (which runs on the last row only) is
+    // not the model's last.
+    for (const spec of [
+      { layers: [true, false, true, true, true], mlp: [128, 172, 64, 172, 96], kvHeads: [2, 4, 1, 3, 4] },
+      { layers: [true, true, false, true, false], mlp: [172, 40, 172, 100, 172], kvHeads: [4, 1, 2, 3, 4] },
+    ]) {
+      const prompt = [1, 403, 407, 9, 1000 % 512];
+      const { tokens } = await model.generate(prompt, spec, 24, false);
+      const seq = [...prompt, ...tokens];
+      const r = await model.forward([seq], spec, { scores: true });
+      // Each generated token is the argmax of the full forward at the previous position.
+      for (let t = prompt.length - 1; t < seq.length - 1; t++) expect(seq[t + 1]).toBe(r.argmax![0][t]);
+    }
     await model.unload();
   });
 });
@@ -127,6 +137,26 @@ describe("elastic execution and bad input", () => {
       await model.forward([ids], spec, { scores: true });
     }
     expect((await engine.memory()).allocated).toBe(before.allocated);
+  });
+
+  test("shared-prefix scoring runs the last kept layer on scored rows only, wherever that layer is", async () => {
+    // Prefix rows need only the last kept layer's keys and values; these sub-networks put that layer at 4, 3 and 0.
+    const groups = [
+      { prefix: [1, 403, 407, 261], continuations: [[378, 9], [22], [5, 6, 7]] },
+      { prefix: [1, 30], continuations: [[31, 32, 33, 34], [40]] },
+      { prefix: Array.from({ length: 40 }, (_, t) => (t === 0 ? 1 : 3 + ((t * 53) % 500))), continuations: [[11, 12], [13]] },
+    ];
+    for (const spec of [null, { layers: [true, true, false, true, false], kvHeads: [1, 2, 3, 4, 2] }, { layers: [true, false, false, false, false], mlp: [50, 1, 1, 1, 1] }]) {
+      const subnet = model.subnet(spec);
+      const shared = await model.scoreContinuations(groups, subnet);
+      const plain = await model.scoreTokens(groups.flatMap((g) => g.continuations.map((c) => [...g.prefix, ...c])), subnet);
+      let k = 0;
+      groups.forEach((g, gi) => g.continuations.forEach((c, ci) => {
+        const want = plain[k++];
+        expectClose(shared[gi][ci].logprobs, want.logprobs.subarray(g.prefix.length - 1), 1e-4);
+        expect(Array.from(shared[gi][ci].argmax)).toEqual(Array.from(want.argmax.subarray(g.prefix.length - 1)));
+      }));
+    }
   });
 
   test("scoring takes maxPositions + 1 tokens (the last is only a target) and refuses bad groups by name", async () => {

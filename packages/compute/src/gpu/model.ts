@@ -45,6 +45,17 @@ interface KvTarget {
   rowOff: number;
 }
 
+/** Rows that go on past the last kept layer's keys and values (see GpuModel.layers). */
+interface Tail {
+  rows: number;
+  /** u32 [rows]: row m of the M for compact row r, increasing. */
+  idx: GPUBuffer;
+  /** vec4u [rows]: the tokInfo of those rows. */
+  info: GPUBuffer;
+  /** f32 [rows, D]: their residual stream, written by the last kept layer. */
+  x: GPUBuffer;
+}
+
 interface Scratch {
   rows: number;
   x: GPUBuffer;
@@ -179,6 +190,17 @@ export class GpuModel {
     encodeLinear(this.rec, A, aOff, lda, M, K, W, N, C, cOff, ldc, accumulate);
   }
 
+  /** A Tail for rows `rows` (increasing) of a pass whose tokInfo is `info` (vec4u per row); buffers reused. */
+  private tail(rows: ArrayLike<number>, info: Uint32Array): Tail {
+    const R = rows.length;
+    const tailInfo = new Uint32Array(R * 4);
+    for (let r = 0; r < R; r++) tailInfo.set(info.subarray(rows[r] * 4, rows[r] * 4 + 4), r * 4);
+    const t: Tail = { rows: R, idx: this.buffer("tail.rows", R * F), info: this.buffer("tail.info", R * 4 * F), x: this.buffer("tail.x", R * this.config.hiddenSize * F) };
+    this.write(t.idx, Uint32Array.from(rows));
+    this.write(t.info, tailInfo);
+    return t;
+  }
+
   private rmsnorm(x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, M: number): void {
     const D = this.config.hiddenSize;
     const spec = rmsnormSpec(M, D);
@@ -196,10 +218,18 @@ export class GpuModel {
   /**
    * All kept decoder layers for M rows whose embeddings are in s.x; leaves the residual stream in s.x.
    * `kv(layer)` says where keys/values go (row offset rowOff) and are read from.
+   *
+   * With a `tail`, only the tail's rows (rows idx[r] of the M, in increasing order) go on past the last kept
+   * layer's keys and values: that layer runs its queries, attention, output projection and MLP on those R rows
+   * alone and leaves their residual stream in tail.x [R, D] (s.x keeps the input of that layer). Every other row
+   * is needed there only as keys and values. Scoring ARC-Easy's shared contexts this saves the last layer's work
+   * on about three quarters of the rows.
    */
-  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget): void {
+  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget, tail?: Tail): void {
     const c = this.config;
     const hd = c.headDim;
+    const D = c.hiddenSize;
+    const last = subnet.layers.lastIndexOf(true);
     for (let l = 0; l < c.numLayers; l++) {
       if (!subnet.layers[l]) continue; // skipped layer: the residual stream passes through unchanged
       const w = this.weights.layers[l];
@@ -209,27 +239,40 @@ export class GpuModel {
       const kvDim = g * hd;
       const ff = subnet.mlp[l];
       const t = kv(l);
-      const D = c.hiddenSize;
       this.rmsnorm(s.x, w.attnNorm, s.h, M);
-      this.linear(s.h, 0, D, M, D, w.q, qDim, s.q, 0, qDim, false);
       this.linear(s.h, 0, D, M, D, w.k, kvDim, t.k, t.rowOff * kvDim, kvDim, false);
       this.linear(s.h, 0, D, M, D, w.v, kvDim, t.v, t.rowOff * kvDim, kvDim, false);
-      const qRope = ropeSpec(hd, qDim, 0);
       const kRope = ropeSpec(hd, kvDim, t.rowOff * kvDim);
-      this.rec.dispatch("rope", qRope, params(M, qHeads, hd, qDim, 0, infoOff, 0, 0), [s.q, s.info, this.cos, this.sin], ropeGroups(qRope, M, qHeads, hd));
       this.rec.dispatch("rope", kRope, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], ropeGroups(kRope, M, g, hd));
+      // The rows that go on: all M, or in the last kept layer the tail's R rows (x and normed x gathered compactly;
+      // s.h may be overwritten now that the key and value projections have read it).
+      let rows = M;
+      let x = s.x;
+      let info = s.info;
+      let qInfoOff = infoOff;
+      if (tail && l === last) {
+        this.gather(tail.idx, 0, tail.rows, { name: "x", rows: M, cols: D, chunks: [{ buffer: s.x, rowStart: 0, rows: M }] }, tail.x);
+        this.rmsnorm(tail.x, w.attnNorm, s.h, tail.rows);
+        rows = tail.rows;
+        x = tail.x;
+        info = tail.info;
+        qInfoOff = 0;
+      }
+      this.linear(s.h, 0, D, rows, D, w.q, qDim, s.q, 0, qDim, false);
+      const qRope = ropeSpec(hd, qDim, 0);
+      this.rec.dispatch("rope", qRope, params(rows, qHeads, hd, qDim, 0, qInfoOff, 0, 0), [s.q, info, this.cos, this.sin], ropeGroups(qRope, rows, qHeads, hd));
       const group = qHeads / g;
       const attSpec = attentionSpec(matmulCaps(this.gpu.device), hd, group);
-      this.rec.dispatch("attention", attSpec, params(M, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, infoOff), [s.q, t.k, t.v, s.info, s.att], attentionGroups(attSpec, M, qHeads));
+      this.rec.dispatch("attention", attSpec, params(rows, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, qInfoOff), [s.q, t.k, t.v, info, s.att], attentionGroups(attSpec, rows, qHeads));
       // Residual adds are fused into the output projections' epilogue (ACCUM).
-      this.linear(s.att, 0, qDim, M, qDim, w.o, D, s.x, 0, D, true);
-      this.rmsnorm(s.x, w.mlpNorm, s.h, M);
-      this.linear(s.h, 0, D, M, D, w.gate, ff, s.g, 0, ff, false);
-      this.linear(s.h, 0, D, M, D, w.up, ff, s.u, 0, ff, false);
-      const n = M * ff;
+      this.linear(s.att, 0, qDim, rows, qDim, w.o, D, x, 0, D, true);
+      this.rmsnorm(x, w.mlpNorm, s.h, rows);
+      this.linear(s.h, 0, D, rows, D, w.gate, ff, s.g, 0, ff, false);
+      this.linear(s.h, 0, D, rows, D, w.up, ff, s.u, 0, ff, false);
+      const n = rows * ff;
       const glu = swigluSpec(n);
       this.rec.dispatch("swiglu", glu, params(n, 0, 0, 0), [s.g, s.u, s.a], swigluGroups(glu, n));
-      this.linear(s.a, 0, ff, M, ff, w.down, D, s.x, 0, D, true);
+      this.linear(s.a, 0, ff, rows, ff, w.down, D, x, 0, D, true);
     }
   }
 
@@ -391,16 +434,10 @@ export class GpuModel {
     this.write(s.info, info);
     this.write(s.targets, new Uint32Array(targets));
     this.gather(s.ids, 0, M, this.weights.embed, s.x);
-    this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
     const R = scored.length;
-    if (R === M) this.rmsnorm(s.x, this.weights.norm, s.h, M);
-    else {
-      // [M, D] residual stream -> its R scored rows [R, D] (in s.q, free after the layers) -> final norm into s.h.
-      const idx = this.buffer("scoredRows", R * F);
-      this.write(idx, new Uint32Array(scored));
-      this.gather(idx, 0, R, { name: "x", rows: M, cols: this.config.hiddenSize, chunks: [{ buffer: s.x, rowStart: 0, rows: M }] }, s.q);
-      this.rmsnorm(s.q, this.weights.norm, s.h, R);
-    }
+    const tail = R < M ? this.tail(scored, info) : undefined; // only the R scored rows need the last layer's outputs
+    this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), tail);
+    this.rmsnorm(tail ? tail.x : s.x, this.weights.norm, s.h, R);
     const [lp, am] = await this.rec.run(this.encodeScores(s, R));
     const logprob = new Float32Array(lp);
     const argmax = new Int32Array(am);
@@ -436,20 +473,31 @@ export class GpuModel {
     this.write(s.targets, targets);
 
     this.gather(s.ids, 0, M, this.weights.embed, s.x);
-    this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
-    this.rmsnorm(s.x, this.weights.norm, s.h, M);
-
     const reads: { buffer: GPUBuffer; offset: number; size: number }[] = [];
-    if (want.scores) reads.push(...this.encodeScores(s, M));
-    if (want.lastLogits) {
-      const B = seqs.length;
-      const idxBuf = this.buffer("lastIdx", B * F);
-      this.write(idxBuf, lastIdx);
-      const hidden = this.buffer("lastHidden", B * D * F);
-      const logits = this.buffer("lastLogits", B * V * F);
-      this.gather(idxBuf, 0, B, { name: "h", rows: M, cols: D, chunks: [{ buffer: s.h, rowStart: 0, rows: M }] }, hidden);
-      this.linear(hidden, 0, D, B, D, this.weights.lmHead, V, logits, 0, V, false);
-      reads.push({ buffer: logits, offset: 0, size: B * V * F });
+    const B = seqs.length;
+    if (!want.scores && !want.allLogits) {
+      // Last-position logits only: the last layer runs past its keys and values on the B last rows alone.
+      const tail = this.tail(lastIdx, info);
+      this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), tail);
+      this.rmsnorm(tail.x, this.weights.norm, s.h, B);
+      if (want.lastLogits) {
+        const logits = this.buffer("lastLogits", B * V * F);
+        this.linear(s.h, 0, D, B, D, this.weights.lmHead, V, logits, 0, V, false);
+        reads.push({ buffer: logits, offset: 0, size: B * V * F });
+      }
+    } else {
+      this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
+      this.rmsnorm(s.x, this.weights.norm, s.h, M);
+      if (want.scores) reads.push(...this.encodeScores(s, M));
+      if (want.lastLogits) {
+        const idxBuf = this.buffer("lastIdx", B * F);
+        this.write(idxBuf, lastIdx);
+        const hidden = this.buffer("lastHidden", B * D * F);
+        const logits = this.buffer("lastLogits", B * V * F);
+        this.gather(idxBuf, 0, B, { name: "h", rows: M, cols: D, chunks: [{ buffer: s.h, rowStart: 0, rows: M }] }, hidden);
+        this.linear(hidden, 0, D, B, D, this.weights.lmHead, V, logits, 0, V, false);
+        reads.push({ buffer: logits, offset: 0, size: B * V * F });
+      }
     }
     if (want.allLogits) {
       if (M * V * F > this.gpu.info.limits.maxStorageBufferBindingSize) throw new Error(`all-position logits for ${M} rows exceed one storage binding; ask for fewer tokens`);
@@ -524,17 +572,14 @@ export class GpuModel {
     }
     const step = { ...s, info: infoBuf };
     const logits = this.buffer("gen.logits", V * F);
-    const lastIdx = this.buffer("gen.lastIdx", F);
-    this.write(lastIdx, new Uint32Array([P - 1]));
-    const hidden = this.buffer("gen.hidden", D * F);
-    const hTable = (rows: number): Matrix => ({ name: "h", rows, cols: D, chunks: [{ buffer: s.h, rowStart: 0, rows }] });
 
     // Prompt: rows [0, P), keys/values into cache rows [0, P); next token -> tokens[P].
+    // Only the last prompt row needs the last layer's outputs (the others' keys and values fill the cache).
     this.gather(tokens, 0, P, this.weights.embed, s.x);
-    this.layers(step, P, 0, subnet, (l) => caches.get(l)!);
-    this.rmsnorm(s.x, this.weights.norm, s.h, P);
-    this.gather(lastIdx, 0, 1, hTable(P), hidden);
-    this.linear(hidden, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
+    const tail = this.tail([P - 1], info);
+    this.layers(step, P, 0, subnet, (l) => caches.get(l)!, tail);
+    this.rmsnorm(tail.x, this.weights.norm, s.h, 1);
+    this.linear(s.h, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
     this.rec.dispatch("logsoftmax", logsoftmaxSpec(1, V), params(1, V, P, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
     // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
     for (let p = P; p < total - 1; p++) {
