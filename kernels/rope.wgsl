@@ -23,20 +23,26 @@ const PACK = 4u;
 const PACK = 1u;
 //#endif
 
+// Invocations run over all M * ROW (row, head, pair-pack) triples in one flat index, so rows of few pairs (stories260K:
+// 8 heads of 4 pairs, one vec4 each) fill whole workgroups; ROW and HALF are compile-time constants, so the
+// divisions below are multiplications.
+const HALF = {{HALF}}u; // headDim / 2 / PACK: array elements per half head
+const ROW = {{ROW}}u; // nHeads * HALF: invocations per row
+
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let half = p.headDim / 2u / PACK; // in array elements
-  let i = gid.x; // over nHeads * half
-  let m = gid.y + gid.z * 65535u;
-  if (i >= p.nHeads * half || m >= p.M) { return; }
-  let h = i / half;
-  let d = i % half;
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  let m = t / ROW;
+  if (m >= p.M) { return; }
+  let i = t % ROW;
+  let h = i / HALF;
+  let d = i % HALF;
   let pos = tokInfo[p.infoOff + m].z;
-  let c = cosT[pos * half + d];
-  let s = sinT[pos * half + d];
+  let c = cosT[pos * HALF + d];
+  let s = sinT[pos * HALF + d];
   let a = (p.xOff + m * p.stride + h * p.headDim) / PACK + d;
   let x1 = x[a];
-  let x2 = x[a + half];
+  let x2 = x[a + HALF];
   x[a] = x1 * c - x2 * s;
-  x[a + half] = x2 * c + x1 * s;
+  x[a + HALF] = x2 * c + x1 * s;
 }

@@ -262,6 +262,31 @@ test("embedding gather from a row chunk ignores ids outside the chunk", async ()
   );
 });
 
+test("rope: a grid past 65535 workgroups splits over y and still rotates every row once", async () => {
+  // 70000 rows x 64 heads of head dim 2 (one pair each, scalar variant): 4.48M invocations, 70000 workgroups.
+  const M = 70000, H = 64, hd = 2, stride = H * hd, maxPos = 7;
+  const spec = ropeSpec(hd, H, stride, 0);
+  const groups = ropeGroups(spec, M);
+  expect(groups[0]).toBeLessThanOrEqual(65535);
+  expect(groups[1]).toBe(2);
+  expect(groups[0] * groups[1] * 64).toBeGreaterThanOrEqual(M * H);
+  const x = rand(M * stride, 7);
+  const info = new Uint32Array(M * 4);
+  for (let i = 0; i < M; i++) info[i * 4 + 2] = i % maxPos;
+  const cos = Float32Array.from({ length: maxPos }, (_, p) => Math.cos(p));
+  const sin = Float32Array.from({ length: maxPos }, (_, p) => Math.sin(p));
+  const out = f32(await engine.runKernel({ family: "rope", spec, params: [M, H, hd, stride, 0, 0, 0, 0], buffers: [x, info, cos, sin], groups, read: 1 }));
+  let worst = 0;
+  for (let m = 0; m < M; m++) {
+    const c = cos[m % maxPos], s = sin[m % maxPos];
+    for (let h = 0; h < H; h++) {
+      const a = m * stride + h * hd;
+      worst = Math.max(worst, Math.abs(out[a] - (x[a] * c - x[a + 1] * s)), Math.abs(out[a + 1] - (x[a + 1] * c + x[a] * s)));
+    }
+  }
+  expect(worst).toBeLessThan(1e-6);
+});
+
 test("rope (rotate-half) at offsets with position table", async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -290,9 +315,9 @@ test("rope (rotate-half) at offsets with position table", async () => {
               want[a + half] = x[a + half] * c + x[a] * s;
             }
         }
-        const spec = ropeSpec(hd, stride, xOff);
+        const spec = ropeSpec(hd, H, stride, xOff);
         expect(spec.VEC4).toBe(aligned && hd >= 8);
-        const out = f32(await engine.runKernel({ family: "rope", spec, params: [M, H, hd, stride, xOff, infoOff, 0, 0], buffers: [x, info, cos, sin], groups: ropeGroups(spec, M, H, hd), read: 1 }));
+        const out = f32(await engine.runKernel({ family: "rope", spec, params: [M, H, hd, stride, xOff, infoOff, 0, 0], buffers: [x, info, cos, sin], groups: ropeGroups(spec, M), read: 1 }));
         expectClose(out, want, 1e-6);
       },
     ),

@@ -183,19 +183,26 @@ export const logsoftmaxGroups = rmsnormGroups;
 
 /**
  * RoPE specialisation (kernels/rope.wgsl): VEC4 (4 pairs per invocation) when headDim/2, the row stride and the
- * start offset are multiples of 4.
+ * start offset are multiples of 4; HALF (array elements per half head) and ROW (invocations per row, heads x HALF)
+ * as constants.
  * @example
- * ropeSpec(8, 64, 0) // { VEC4: true }
+ * ropeSpec(8, 8, 64, 0) // { VEC4: true, HALF: 1, ROW: 8 }
  */
-export function ropeSpec(headDim: number, stride: number, xOff: number): Specialization {
-  return { VEC4: (headDim / 2) % 4 === 0 && stride % 4 === 0 && xOff % 4 === 0 };
+export function ropeSpec(headDim: number, heads: number, stride: number, xOff: number): Specialization {
+  const VEC4 = (headDim / 2) % 4 === 0 && stride % 4 === 0 && xOff % 4 === 0;
+  const HALF = headDim / 2 / (VEC4 ? 4 : 1);
+  return { VEC4, HALF, ROW: heads * HALF };
 }
 
-/** Workgroup grid of a RoPE dispatch: invocations over (heads x pairs / PACK) by rows. */
-export function ropeGroups(spec: Specialization, M: number, heads: number, headDim: number): [number, number, number] {
-  const perRow = (heads * headDim) / 2 / (spec.VEC4 ? 4 : 1);
-  const x = Math.ceil(perRow / 64);
-  return M <= MAX_GROUPS ? [x, M, 1] : [x, MAX_GROUPS, Math.ceil(M / MAX_GROUPS)];
+/**
+ * Workgroup grid of a RoPE dispatch: M * ROW invocations in one flat index, 64 per workgroup, over x then y
+ * (each at most 65535 workgroups).
+ */
+export function ropeGroups(spec: Specialization, M: number): [number, number, number] {
+  const groups = Math.ceil((M * Number(spec.ROW)) / 64);
+  if (groups <= MAX_GROUPS) return [groups, 1, 1];
+  const y = Math.ceil(groups / MAX_GROUPS);
+  return [Math.ceil(groups / y), y, 1];
 }
 
 /** SwiGLU specialisation (kernels/swiglu.wgsl): VEC4 when the element count is a multiple of 4. */

@@ -242,8 +242,8 @@ export class GpuModel {
       this.rmsnorm(s.x, w.attnNorm, s.h, M);
       this.linear(s.h, 0, D, M, D, w.k, kvDim, t.k, t.rowOff * kvDim, kvDim, false);
       this.linear(s.h, 0, D, M, D, w.v, kvDim, t.v, t.rowOff * kvDim, kvDim, false);
-      const kRope = ropeSpec(hd, kvDim, t.rowOff * kvDim);
-      this.rec.dispatch("rope", kRope, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], ropeGroups(kRope, M, g, hd));
+      const kRope = ropeSpec(hd, g, kvDim, t.rowOff * kvDim);
+      this.rec.dispatch("rope", kRope, params(M, g, hd, kvDim, t.rowOff * kvDim, infoOff, 0, 0), [t.k, s.info, this.cos, this.sin], ropeGroups(kRope, M));
       // The rows that go on: all M, or in the last kept layer the tail's R rows (x and normed x gathered compactly;
       // s.h may be overwritten now that the key and value projections have read it).
       let rows = M;
@@ -259,8 +259,8 @@ export class GpuModel {
         qInfoOff = 0;
       }
       this.linear(s.h, 0, D, rows, D, w.q, qDim, s.q, 0, qDim, false);
-      const qRope = ropeSpec(hd, qDim, 0);
-      this.rec.dispatch("rope", qRope, params(rows, qHeads, hd, qDim, 0, qInfoOff, 0, 0), [s.q, info, this.cos, this.sin], ropeGroups(qRope, rows, qHeads, hd));
+      const qRope = ropeSpec(hd, qHeads, qDim, 0);
+      this.rec.dispatch("rope", qRope, params(rows, qHeads, hd, qDim, 0, qInfoOff, 0, 0), [s.q, info, this.cos, this.sin], ropeGroups(qRope, rows));
       const group = qHeads / g;
       const attSpec = attentionSpec(matmulCaps(this.gpu.device), hd, group);
       this.rec.dispatch("attention", attSpec, params(rows, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, qInfoOff), [s.q, t.k, t.v, info, s.att], attentionGroups(attSpec, rows, qHeads));
