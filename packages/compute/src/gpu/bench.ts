@@ -53,8 +53,9 @@ export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: num
 }
 
 /**
- * One decoder layer of LLaMA-2-7B shape (random weights, tiny vocab so the head is negligible) at T tokens;
- * `weights: "bf16"` stores the layer's matrices as bf16 (the checkpoint's dtype) on the device.
+ * One decoder layer of LLaMA-2-7B shape (random weights, tiny vocab so the head is negligible) at T tokens, all T
+ * rows through the whole layer (per-token scores: a last-logits forward would run the layer's queries, attention
+ * and MLP on the last row only); `weights: "bf16"` stores the layer's matrices as bf16 (the checkpoint's dtype) on the device.
  */
 export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: number; weights?: "f32" | "bf16" }): Promise<{ ms: number }> {
   const D = 4096, FF = 11008, V = 64;
@@ -90,7 +91,7 @@ export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: n
   try {
     for (let i = 0; i <= (args.repeats ?? 3); i++) {
       const t0 = performance.now();
-      await model.forward([ids], subnet, { lastLogits: true });
+      await model.forward([ids], subnet, { scores: true });
       if (i > 0) times.push(performance.now() - t0);
     }
   } finally {

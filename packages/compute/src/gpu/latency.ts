@@ -38,6 +38,8 @@ export async function measureLatency(model: GpuModel, subnet: SubNetwork, option
   const decode: number[] = [];
   for (let i = 0; i <= o.repeats; i++) {
     let t0 = performance.now();
+    // The prompt pass as generation runs it: every row's keys and values, the last kept layer's queries, attention
+    // and MLP on the last row only (what a runtime needs for the first new token).
     await model.forward([ids], subnet, { lastLogits: true });
     const p = performance.now() - t0;
     t0 = performance.now();
