@@ -31,7 +31,10 @@ export interface EvaluateOptions {
   maxLength?: number;
   /** Encode with BOS, as lm-eval 0.4.13 does with HF LLaMA tokenizers. Default true. */
   addBos?: boolean;
-  /** Most tokens / sequences per scorer call. Defaults 16384 / 64. */
+  /**
+   * Most tokens / sequences per scorer call. Defaults 16384 / 256: the token budget is the working limit, and 256
+   * sequences let short continuations fill it (ARC-Easy limit 200: 4 engine calls instead of 13 at 64, ~5% faster).
+   */
   batchTokens?: number;
   batchSize?: number;
   /** Share a context's work between its choices when the scorer supports it. Default true. */
@@ -53,7 +56,7 @@ const defaults = {
   numFewshot: null,
   addBos: true,
   batchTokens: 16384,
-  batchSize: 64,
+  batchSize: 256,
   sharePrefixes: true,
   overlong: "truncate",
   keepDocs: false,

@@ -51,7 +51,7 @@ export interface RunnerOptions {
   addBos?: boolean;
   /** Most tokens in one scorer call (sum of sequence lengths). Default 16384. */
   batchTokens?: number;
-  /** Most sequences in one scorer call. Default 64. */
+  /** Most sequences in one scorer call. Default 256 (see EvaluateOptions.batchSize). */
   batchSize?: number;
   /** Use the scorer's scoreContinuations for requests sharing a context, when it has one. Default true. */
   sharePrefixes?: boolean;
@@ -62,7 +62,7 @@ export interface RunnerOptions {
    */
   overlong?: "truncate" | "error";
 }
-const runnerDefaults = { addBos: true, batchTokens: 16384, batchSize: 64, sharePrefixes: true, overlong: "truncate" } satisfies Omit<Required<RunnerOptions>, "maxLength">;
+const runnerDefaults = { addBos: true, batchTokens: 16384, batchSize: 256, sharePrefixes: true, overlong: "truncate" } satisfies Omit<Required<RunnerOptions>, "maxLength">;
 
 /**
  * Work counters; `tokensUnshared` is what the same requests cost without prefix sharing; `overlong` counts
