@@ -8,9 +8,14 @@
 // Why it looks like this (measured on lavapipe 25.0 / llvmpipe, AVX2, 8 invocations per SIMD batch): every
 // storage load whose offset is not a compile-time constant is emitted as a per-invocation scalar loop with a
 // bounds check per component (~10 instructions per float), even when the offset is uniform. Loads, not FMAs,
-// are the cost, so each loaded float must feed as many FMAs as the 16 AVX registers allow, and no float may be
+// are the cost, so each loaded float must feed as many FMAs as the vector registers allow, and no float may be
 // loaded twice by one subgroup. Workgroup memory does not help: inside a loop its loads take the same path, and
 // barriers turn the shader into coroutines.
+// Seen in the x86 llvmpipe emits (MESA_SHADER_CACHE_DISABLE=true GALLIVM_DEBUG=asm): fma() compiles to vmulps +
+// vaddps like a * b + c (no fused form to gain); accumulators written in a loop are blended with the execution
+// mask and, past ~30 vec4, spilled once per iteration; a vec4 storage load costs ~120 cycles per 8 invocations.
+// Tried and slower: two k blocks per unrolled iteration (more spills). A read-only storage texture load measured
+// ~1.5x cheaper than a storage buffer load in a micro-benchmark (a sampled texture_2d ~2.5x dearer): untried here.
 //
 // COOP (needs the subgroups feature, subgroup size >= 8; prefill and small batches): each invocation owns L rows
 // of A (rows m0 and m0 + WG) and the workgroup shares 16 columns of W. The 16 W rows are loaded once per
