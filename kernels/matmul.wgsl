@@ -31,7 +31,14 @@
 //#if COOP
 enable subgroups;
 //#endif
+//#if GLU
+// GLU: W is the gate and U the up projection (same shape and format); the output is silu(gate) * up, the SwiGLU
+// hidden activation, and columns at or past nValid (row padding up to N, a multiple of 4 for the next matmul's
+// vec4 loads) are stored as 0.
+struct Params { M: u32, N: u32, K: u32, lda: u32, ldw: u32, ldc: u32, aOff: u32, cOff: u32, nValid: u32 }
+//#else
 struct Params { M: u32, N: u32, K: u32, lda: u32, ldw: u32, ldc: u32, aOff: u32, cOff: u32 }
+//#endif
 @group(0) @binding(0) var<uniform> p: Params;
 //
 // W16: W holds 16-bit values (bf16 when WBF, else f16), two per u32 word, converted in-kernel (exactly: both are
@@ -50,44 +57,66 @@ fn halves(u: u32) -> vec2f {
 @group(0) @binding(1) var<storage, read> A: array<vec4f>;
 //#if W16
 @group(0) @binding(2) var<storage, read> W: array<vec2u>; // 4 values per element, like A's vec4f
+//#if GLU
+@group(0) @binding(4) var<storage, read> U: array<vec2u>;
+//#endif
 //#else
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
+//#if GLU
+@group(0) @binding(4) var<storage, read> U: array<vec4f>;
+//#endif
 //#endif
 // A row is addressed by its first load index; block q holds elements 4q .. 4q+3 (K is a multiple of 4).
 fn rowStart(e: u32) -> u32 { return e >> 2u; }
 fn loadA(r: u32, q: u32) -> vec4f { return A[r + q]; }
 //#if W16
-fn loadW(r: u32, q: u32) -> vec4f {
-  let w = W[r + q];
-  return vec4f(halves(w.x), halves(w.y));
-}
+fn unpackW(w: vec2u) -> vec4f { return vec4f(halves(w.x), halves(w.y)); }
+fn loadW(r: u32, q: u32) -> vec4f { return unpackW(W[r + q]); }
+//#if GLU
+fn loadU(r: u32, q: u32) -> vec4f { return unpackW(U[r + q]); }
+//#endif
 //#else
 fn loadW(r: u32, q: u32) -> vec4f { return W[r + q]; }
+//#if GLU
+fn loadU(r: u32, q: u32) -> vec4f { return U[r + q]; }
+//#endif
 //#endif
 //#else
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 //#if W16
 @group(0) @binding(2) var<storage, read> W: array<u32>;
 fn w1(e: u32) -> f32 { return halves(W[e >> 1u])[e & 1u]; } // element e of the 16-bit array
+//#if GLU
+@group(0) @binding(4) var<storage, read> U: array<u32>;
+fn u1(e: u32) -> f32 { return halves(U[e >> 1u])[e & 1u]; }
+//#endif
 //#else
 @group(0) @binding(2) var<storage, read> W: array<f32>;
 fn w1(e: u32) -> f32 { return W[e]; }
+//#if GLU
+@group(0) @binding(4) var<storage, read> U: array<f32>;
+fn u1(e: u32) -> f32 { return U[e]; }
+//#endif
 //#endif
 // A row is addressed by its first element; in block q, elements at or past K read as 0 (the last block of a K
 // that is not a multiple of 4), their addresses clamped into the row.
 fn rowStart(e: u32) -> u32 { return e; }
+fn blockIdx(r: u32, q: u32) -> vec4u { return min(vec4u(r + q * 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(r + p.K - 1u)); }
+fn blockIn(q: u32) -> vec4<bool> { return vec4u(q * 4u) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.K); }
 fn loadA(r: u32, q: u32) -> vec4f {
-  let k = q * 4u;
-  let last = r + p.K - 1u;
-  return select(vec4f(0.0), vec4f(A[min(r + k, last)], A[min(r + k + 1u, last)], A[min(r + k + 2u, last)], A[min(r + k + 3u, last)]),
-                vec4u(k, k + 1u, k + 2u, k + 3u) < vec4u(p.K));
+  let e = blockIdx(r, q);
+  return select(vec4f(0.0), vec4f(A[e.x], A[e.y], A[e.z], A[e.w]), blockIn(q));
 }
 fn loadW(r: u32, q: u32) -> vec4f {
-  let k = q * 4u;
-  let last = r + p.K - 1u;
-  return select(vec4f(0.0), vec4f(w1(min(r + k, last)), w1(min(r + k + 1u, last)), w1(min(r + k + 2u, last)), w1(min(r + k + 3u, last))),
-                vec4u(k, k + 1u, k + 2u, k + 3u) < vec4u(p.K));
+  let e = blockIdx(r, q);
+  return select(vec4f(0.0), vec4f(w1(e.x), w1(e.y), w1(e.z), w1(e.w)), blockIn(q));
 }
+//#if GLU
+fn loadU(r: u32, q: u32) -> vec4f {
+  let e = blockIdx(r, q);
+  return select(vec4f(0.0), vec4f(u1(e.x), u1(e.y), u1(e.z), u1(e.w)), blockIn(q));
+}
+//#endif
 //#endif
 //#if VEC4C
 @group(0) @binding(3) var<storage, read_write> C: array<vec4f>;
@@ -121,22 +150,36 @@ fn put(m: u32, n: u32, v: f32) {
 
 //#endif
 
+//#if GLU
+// silu(g) * u for columns n .. n+3, 0 at or past nValid.
+fn glu4(g: vec4f, u: vec4f, n: u32) -> vec4f {
+  return select(vec4f(0.0), g / (1.0 + exp(-g)) * u, vec4u(n) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.nValid));
+}
+//#endif
+
 const WG = {{WG}}u;
 
 //#if COOP
-fn put16(m: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
+// Columns n .. n+3 of row m.
+fn putRow4(m: u32, n: u32, v: vec4f) {
 //#if VEC4C
-  put4(m, n0, c0);
-  put4(m, n0 + 4u, c1);
-  put4(m, n0 + 8u, c2);
-  put4(m, n0 + 12u, c3);
+  put4(m, n, v);
 //#else
-  for (var j = 0u; j < 4u; j++) {
-    put(m, n0 + j, c0[j]);
-    put(m, n0 + 4u + j, c1[j]);
-    put(m, n0 + 8u + j, c2[j]);
-    put(m, n0 + 12u + j, c3[j]);
-  }
+  for (var j = 0u; j < 4u; j++) { put(m, n + j, v[j]); }
+//#endif
+}
+
+// The 16 accumulated columns n0 .. n0+15 of row m; with GLU, c0 and c1 are the gate and c2 and c3 the up sums of
+// the 8 output columns n0 .. n0+7.
+fn put16(m: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
+//#if GLU
+  putRow4(m, n0, glu4(c0, c2, n0));
+  putRow4(m, n0 + 4u, glu4(c1, c3, n0 + 4u));
+//#else
+  putRow4(m, n0, c0);
+  putRow4(m, n0 + 4u, c1);
+  putRow4(m, n0 + 8u, c2);
+  putRow4(m, n0 + 12u, c3);
 //#endif
 }
 
@@ -151,12 +194,18 @@ const WC = 4u; // W loads per invocation per k block: 8 columns each
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32) {
   let m0 = wid.x * (WG * WL) + lid.x;
-  let n0 = wid.y * (8u * WC);
   let s = sl & 7u;
   var ra: array<u32, WL>;
   for (var r = 0u; r < WL; r++) { ra[r] = rowStart(p.aOff + min(m0 + r * WG, p.M - 1u) * p.lda); }
   var rw: array<u32, WC>;
+//#if GLU
+  // 16 output columns: loads 0 and 1 are gate rows, 2 and 3 the same rows of up.
+  let n0 = wid.y * (4u * WC);
+  for (var w = 0u; w < WC; w++) { rw[w] = rowStart(min(n0 + 8u * (w % (WC / 2u)) + s, p.N - 1u) * p.ldw); }
+//#else
+  let n0 = wid.y * (8u * WC);
   for (var w = 0u; w < WC; w++) { rw[w] = rowStart(min(n0 + 8u * w + s, p.N - 1u) * p.ldw); }
+//#endif
   // c[(r * WC + w) * 2 + h]: row m0 + r * WG, columns n0 + 8w + 4h .. +3. Zeroed explicitly (see attention.wgsl).
   var c: array<vec4f, WL * WC * 2u>;
   for (var i = 0u; i < WL * WC * 2u; i++) { c[i] = vec4f(0.0); }
@@ -165,7 +214,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     var a: array<vec4f, WL>;
     for (var r = 0u; r < WL; r++) { a[r] = loadA(ra[r], q); }
     for (var w = 0u; w < WC; w++) {
+//#if GLU
+      var wv: vec4f;
+      if (w < WC / 2u) { wv = loadW(rw[w], q); } else { wv = loadU(rw[w], q); } // folded: the loop is unrolled
+//#else
       let wv = loadW(rw[w], q);
+//#endif
       let B0 = mat4x4f(subgroupBroadcast(wv, 0u), subgroupBroadcast(wv, 1u), subgroupBroadcast(wv, 2u), subgroupBroadcast(wv, 3u));
       let B1 = mat4x4f(subgroupBroadcast(wv, 4u), subgroupBroadcast(wv, 5u), subgroupBroadcast(wv, 6u), subgroupBroadcast(wv, 7u));
       for (var r = 0u; r < WL; r++) {
@@ -175,9 +229,15 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     }
   }
   for (var r = 0u; r < WL; r++) {
+//#if GLU
+    for (var w = 0u; w < WC / 2u; w++) {
+      put16(m0 + r * WG, n0 + 8u * w, c[(r * WC + w) * 2u], c[(r * WC + w) * 2u + 1u], c[(r * WC + w + WC / 2u) * 2u], c[(r * WC + w + WC / 2u) * 2u + 1u]);
+    }
+//#else
     for (var w = 0u; w < WC; w += 2u) {
       put16(m0 + r * WG, n0 + 8u * w, c[(r * WC + w) * 2u], c[(r * WC + w) * 2u + 1u], c[(r * WC + w + 1u) * 2u], c[(r * WC + w + 1u) * 2u + 1u]);
     }
+//#endif
   }
 }
 //#else
@@ -187,7 +247,11 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   // columns are the workgroup's, so whichever invocations share a subgroup agree on them. Out-of-range rows and
   // columns are clamped for loading (every invocation must take part in the broadcasts) and skipped when storing.
   let m0 = wid.x * (WG * {{L}}u) + lid.x;
+//#if GLU
+  let n0 = wid.y * 8u; // 8 output columns: gate rows n0 .. n0+7 (w0) and the same rows of up (w1)
+//#else
   let n0 = wid.y * 16u;
+//#endif
   let ra0 = rowStart(p.aOff + min(m0, p.M - 1u) * p.lda);
 //#if L2
   let ra1 = rowStart(p.aOff + min(m0 + WG, p.M - 1u) * p.lda);
@@ -198,7 +262,11 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
   let s = sl & 7u;
   let rw0 = rowStart(min(n0 + s, p.N - 1u) * p.ldw);
+//#if GLU
+  let rw1 = rw0;
+//#else
   let rw1 = rowStart(min(n0 + 8u + s, p.N - 1u) * p.ldw);
+//#endif
   var c00 = vec4f(0.0); var c01 = vec4f(0.0); var c02 = vec4f(0.0); var c03 = vec4f(0.0);
 //#if L2
   var c10 = vec4f(0.0); var c11 = vec4f(0.0); var c12 = vec4f(0.0); var c13 = vec4f(0.0);
@@ -210,7 +278,11 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let blocks = (p.K + 3u) >> 2u;
   for (var q = 0u; q < blocks; q++) {
     let w0 = loadW(rw0, q);
+//#if GLU
+    let w1 = loadU(rw1, q);
+//#else
     let w1 = loadW(rw1, q);
+//#endif
     let a0 = loadA(ra0, q);
 //#if L2
     let a1 = loadA(ra1, q);
@@ -289,6 +361,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   var rowW: array<u32, TN>;
   for (var j = 0u; j < TN; j++) { rowW[j] = rowStart(min(nBase + j, p.N - 1u) * p.ldw); }
   var acc: array<array<f32, TN>, TM>;
+//#if GLU
+  var accU: array<array<f32, TN>, TM>; // up sums of the same columns
+//#endif
   let blocks = (p.K + 3u) >> 2u;
   for (var q = 0u; q < blocks; q++) {
     var a: array<vec4f, TM>;
@@ -296,10 +371,21 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     for (var j = 0u; j < TN; j++) {
       let w = loadW(rowW[j], q);
       for (var i = 0u; i < TM; i++) { acc[i][j] += dot(a[i], w); }
+//#if GLU
+      let u = loadU(rowW[j], q);
+      for (var i = 0u; i < TM; i++) { accU[i][j] += dot(a[i], u); }
+//#endif
     }
   }
   for (var i = 0u; i < TM; i++) {
+//#if GLU
+    for (var j = 0u; j < TN; j++) {
+      let g = acc[i][j];
+      put(mBase + i, nBase + j, select(0.0, g / (1.0 + exp(-g)) * accU[i][j], nBase + j < p.nValid));
+    }
+//#else
     for (var j = 0u; j < TN; j++) { put(mBase + i, nBase + j, acc[i][j]); }
+//#endif
   }
 }
 //#endif

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadTokenizer, sharedDir } from "@nas/model";
+import { loadTokenizer, ReferenceModel, sharedDir } from "@nas/model";
 import { Engine, type EngineModel } from "./client.ts";
 
 interface Case { subnetwork: string; spec: object | null; input_ids: number[]; last_logits: number[]; argmax: number[]; sum_nll: number }
@@ -88,6 +88,27 @@ for (const [name, dir] of [["stories260K", "models/stories260K-hf"], ["tiny-llam
     }
   });
 }
+
+describe("MLP widths that are not multiples of 4 (hidden rows zero-padded for the down projection)", () => {
+  for (const [dir, spec] of [
+    ["models/stories260K-hf", { mlp: [97, 1, 171, 50, 3], kvHeads: [3, 4, 1, 2, 4] }],
+    ["models/tiny-llama3-gqa-bf16", { layers: [true, true, false, true], mlp: [333, 1, 704, 701] }],
+  ] as const) {
+    test(`${dir}: last logits and argmax equal the float64 reference`, async () => {
+      const path = join(shared, dir);
+      const model = await engine.load(path);
+      const ref = await ReferenceModel.load(path);
+      const seqs = [[1, 403, 407, 261, 378, 9, 22], Array.from({ length: 40 }, (_, t) => (t === 0 ? 1 : 3 + ((t * 53) % 500)))];
+      const r = await model.forward(seqs, spec as never, { scores: true, lastLogits: true });
+      seqs.forEach((ids, i) => {
+        const want = ref.logits(ids, spec as never);
+        expectClose(r.lastLogits![i], want[ids.length - 1], 1e-3);
+        expect(Array.from(r.argmax![i])).toEqual(want.map((row) => row.indexOf(Math.max(...row))));
+      });
+      await model.unload();
+    });
+  }
+});
 
 describe("stories260K generation", () => {
   test("greedy from BOS equals the reference for 200 tokens and reads as TinyStories", async () => {

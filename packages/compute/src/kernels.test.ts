@@ -190,6 +190,62 @@ test("matmul: 16-bit weights (bf16, f16) converted in-kernel, every variant", as
   );
 }, slow);
 
+test("matmul GLU: silu(gate) * up in one dispatch, zero row padding, every variant and weight format", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        wide: fc.boolean(), // M >= 64 and K >= 128: the WIDE tile (else COOP or, at M = 1 / no subgroups, columns)
+        M: fc.integer({ min: 1, max: 40 }),
+        nValid: fc.integer({ min: 0, max: 45 }),
+        pad: fc.integer({ min: 0, max: 3 }),
+        extraC: fc.integer({ min: 0, max: 5 }),
+        K: fc.integer({ min: 1, max: 40 }),
+        vec4: fc.boolean(),
+        dtype: fc.constantFrom("F32" as const, "BF16" as const, "F16" as const),
+        subgroups: fc.boolean(),
+        seed: fc.integer({ min: 1, max: 1 << 30 }),
+      }),
+      async (c) => {
+        const M = c.wide ? 64 + c.M : c.M;
+        const K0 = c.wide ? 128 + c.K : c.K;
+        const K = c.vec4 ? Math.ceil(K0 / 4) * 4 : K0;
+        const N = Math.max(1, c.nValid + c.pad); // stored columns; nValid .. N-1 must come out as 0
+        const nValid = Math.min(c.nValid, N);
+        const ldc = N + c.extraC;
+        const A = rand(M * K, c.seed);
+        // gate and up in the stored format, and the values the kernel sees.
+        const store = (seed: number): { bound: Float32Array | Uint32Array; seen: Float32Array } => {
+          const values = rand(N * K, seed);
+          if (c.dtype === "F32") return { bound: values, seen: values };
+          const bytes = encodeTensor("w", c.dtype, [N, K], values).data;
+          const packed = new Uint32Array(Math.ceil(bytes.byteLength / 4));
+          new Uint8Array(packed.buffer).set(bytes);
+          return { bound: packed, seen: tensorToFloat32({ name: "w", dtype: c.dtype, shape: [N, K], data: bytes }) };
+        };
+        const gate = store(c.seed + 1), up = store(c.seed + 2);
+        const C0 = rand(M * ldc, c.seed + 3);
+        const want = Float32Array.from(C0);
+        for (let m = 0; m < M; m++)
+          for (let n = 0; n < N; n++) {
+            let g = 0, u = 0;
+            for (let k = 0; k < K; k++) { g += A[m * K + k] * gate.seen[n * K + k]; u += A[m * K + k] * up.seen[n * K + k]; }
+            want[m * ldc + n] = n < nValid ? (g / (1 + Math.exp(-g))) * u : 0;
+          }
+        const w16 = c.dtype === "BF16" ? "bf16" : c.dtype === "F16" ? "f16" : undefined;
+        const spec = matmulSpec({ M, N, ldc, cOff: 0, K, lda: K, ldw: K, aOff: 0, accumulate: false, subgroups: c.subgroups && hasSubgroups(), subgroupMaxSize: 8, w16, glu: true });
+        expect(spec.GLU).toBe(true);
+        if (c.wide && c.subgroups && hasSubgroups() && c.vec4) expect(spec.WIDE).toBe(true);
+        const out = f32(await engine.runKernel({ family: "matmul", spec, params: [M, N, K, K, K, ldc, 0, 0, nValid], buffers: [A, gate.bound, C0, up.bound], groups: matmulGroups(spec, M, N), read: 3 }));
+        // Columns past N (ldc padding) keep C0; f32 sums of K products, so the tolerance scales with the value.
+        for (let i = 0; i < want.length; i++) {
+          if (!(Math.abs(out[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i])))) throw new Error(`element ${i} (row ${Math.floor(i / ldc)}, column ${i % ldc}): ${out[i]} != ${want[i]} (${JSON.stringify(spec)})`);
+        }
+      },
+    ),
+    { numRuns: 24 },
+  );
+}, slow);
+
 test("matmul: LLaMA-7B-length dot products (K = 4096) no less accurate than sequential f32 summation", async () => {
   // A 1e-5 bound is below f32's own rounding at this length, so the bound is the error of the plain sequential
   // f32 loop (the old kernel's order) on the same data: the 4-wide partial dots of COOP must not be worse.

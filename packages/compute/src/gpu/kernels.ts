@@ -76,6 +76,8 @@ export interface MatmulShape extends Partial<MatmulCaps> {
   accumulate: boolean;
   /** W's storage: f32 (default) or 16-bit values converted in-kernel. */
   w16?: "bf16" | "f16";
+  /** Gate and up projections in one dispatch with the SwiGLU epilogue (binding 4 is up; N counts outputs). */
+  glu?: boolean;
 }
 
 /**
@@ -92,9 +94,11 @@ export interface MatmulShape extends Partial<MatmulCaps> {
  * VEC4 when every K-direction offset is 4-aligned (vec4 loads), else scalar loads with a zero-padded last block.
  * VEC4C (COOP only) when N, ldc and cOff are multiples of 4: 4 vec4 stores per row instead of 16 scalar ones
  * (+5-20% at K = 64, where the epilogue is a large share).
+ * GLU (gate and up in one dispatch, SwiGLU in the epilogue): the tile's W loads are split between gate and up
+ * rows, so a workgroup writes half as many output columns (8, WIDE 16) from the same loads per k block.
  * @example
  * matmulSpec({ M: 128, N: 4096, ldc: 4096, cOff: 0, K: 4096, lda: 4096, ldw: 4096, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 })
- * // { COOP: true, WIDE: true, L: 8, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false, W16: false, WBF: false }
+ * // { COOP: true, WIDE: true, L: 8, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false, W16: false, WBF: false, GLU: false }
  */
 export function matmulSpec(s: MatmulShape): Specialization {
   const vec4 = s.K % 4 === 0 && s.lda % 4 === 0 && s.ldw % 4 === 0 && s.aOff % 4 === 0;
@@ -103,10 +107,10 @@ export function matmulSpec(s: MatmulShape): Specialization {
     const WG = Math.min(64, Math.max(8, s.subgroupMaxSize ?? 8));
     const vec4c = s.N % 4 === 0 && s.ldc % 4 === 0 && s.cOff % 4 === 0;
     const WIDE = L === 4 && s.K >= 128;
-    return { COOP: true, WIDE, L: WIDE ? 8 : L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
+    return { COOP: true, WIDE, L: WIDE ? 8 : L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16", GLU: s.glu === true };
   }
   const TM = s.M === 1 ? 1 : 4;
-  return { COOP: false, WIDE: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16" };
+  return { COOP: false, WIDE: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16", GLU: s.glu === true };
 }
 
 const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
@@ -120,7 +124,7 @@ const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
 export function matmulGroups(spec: Specialization, M: number, N: number): [number, number, number] {
   const WG = Number(spec.WG);
   const groups: [number, number, number] = spec.COOP
-    ? [Math.ceil(M / (WG * Number(spec.L))), Math.ceil(N / (spec.WIDE ? 32 : 16)), 1]
+    ? [Math.ceil(M / (WG * Number(spec.L))), Math.ceil(N / ((spec.WIDE ? 32 : 16) / (spec.GLU ? 2 : 1))), 1]
     : [Math.ceil(N / (WG * Number(spec.TN))), Math.ceil(M / Number(spec.TM)), 1];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
     throw new Error(`matmul of ${M} rows x ${N} columns needs a ${groups[0]} x ${groups[1]} workgroup grid, above the ${MAX_GROUPS} per-dimension limit`);

@@ -21,3 +21,36 @@ export function encodeLinear(rec: Recorder, A: GPUBuffer, aOff: number, lda: num
     rec.dispatch("matmul", spec, params(M, n, K, lda, W.cols, ldc, aOff, cOff + chunk.rowStart), [A, chunk.buffer, C], matmulGroups(spec, M, n));
   }
 }
+
+/** Whether gate and up can run as one GLU matmul: same shape and row chunks, a format the matmul kernel reads. */
+export function canFuseGlu(gate: Matrix, up: Matrix): boolean {
+  return (
+    gate.format !== "q8_0" &&
+    gate.format === up.format &&
+    gate.rows === up.rows &&
+    gate.cols === up.cols &&
+    gate.chunks.length === up.chunks.length &&
+    gate.chunks.every((c, i) => c.rowStart === up.chunks[i].rowStart && c.rows === up.chunks[i].rows)
+  );
+}
+
+/**
+ * Record the SwiGLU hidden activation H[m, n] = silu(A W_gate^T)[m, n] * (A W_up^T)[m, n] for n < nValid in one
+ * matmul per row chunk (kernels/matmul.wgsl, GLU), H [M, ldc] from element 0. Columns nValid .. N-1 (N <= the
+ * gate's rows: row padding, so the down projection can read whole vec4 blocks) are written as 0.
+ * @example
+ * // stories260K MLP kept at width 97, rows padded to 100 for the down projection's K:
+ * encodeGlu(rec, h, 64, M, 64, w.gate, w.up, 97, 100, hidden, 100);
+ */
+export function encodeGlu(rec: Recorder, A: GPUBuffer, lda: number, M: number, K: number, gate: Matrix, up: Matrix, nValid: number, N: number, C: GPUBuffer, ldc: number): void {
+  if (!canFuseGlu(gate, up)) throw new Error(`GLU matmul: gate ${gate.name} and up ${up.name} differ in shape, chunking or format`);
+  if (N > gate.rows || nValid > N) throw new Error(`GLU matmul: ${nValid} valid of ${N} columns, gate has ${gate.rows} rows`);
+  const w16 = gate.format === "bf16" || gate.format === "f16" ? gate.format : undefined;
+  gate.chunks.forEach((chunk, i) => {
+    const n = Math.min(chunk.rows, N - chunk.rowStart);
+    if (n <= 0) return;
+    const valid = Math.max(0, Math.min(n, nValid - chunk.rowStart));
+    const spec = matmulSpec({ M, N: n, ldc, cOff: chunk.rowStart, K, lda, ldw: gate.cols, aOff: 0, accumulate: false, w16, glu: true, ...matmulCaps(rec.gpu.device) });
+    rec.dispatch("matmul", spec, params(M, n, K, lda, gate.cols, ldc, 0, chunk.rowStart, valid), [A, chunk.buffer, C, up.chunks[i].buffer], matmulGroups(spec, M, n));
+  });
+}

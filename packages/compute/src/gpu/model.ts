@@ -11,7 +11,7 @@
 import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@nas/model";
 import type { Gpu } from "./device.ts";
 import { attentionGroups, attentionSpec, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
-import { encodeLinear } from "./linear.ts";
+import { canFuseGlu, encodeGlu, encodeLinear } from "./linear.ts";
 import { grid, params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
 import { destroyWeights, uploadWeights, type DeviceWeights, type Matrix, type UploadOptions } from "./weights.ts";
@@ -267,12 +267,20 @@ export class GpuModel {
       // Residual adds are fused into the output projections' epilogue (ACCUM).
       this.linear(s.att, 0, qDim, rows, qDim, w.o, D, x, 0, D, true);
       this.rmsnorm(x, w.mlpNorm, s.h, rows);
-      this.linear(s.h, 0, D, rows, D, w.gate, ff, s.g, 0, ff, false);
-      this.linear(s.h, 0, D, rows, D, w.up, ff, s.u, 0, ff, false);
-      const n = rows * ff;
-      const glu = swigluSpec(n);
-      this.rec.dispatch("swiglu", glu, params(n, 0, 0, 0), [s.g, s.u, s.a], swigluGroups(glu, n));
-      this.linear(s.a, 0, ff, rows, ff, w.down, D, x, 0, D, true);
+      if (canFuseGlu(w.gate, w.up)) {
+        // One dispatch for gate, up and SwiGLU. Hidden rows are padded with zeros to a multiple of 4 when the
+        // full width allows it, so the down projection keeps vec4 loads at any kept width (K = 97 -> 100).
+        const ldh = w.gate.rows % 4 === 0 ? Math.ceil(ff / 4) * 4 : ff;
+        encodeGlu(this.rec, s.h, D, rows, D, w.gate, w.up, ff, ldh, s.a, ldh);
+        this.linear(s.a, 0, ldh, rows, ldh, w.down, D, x, 0, D, true);
+      } else {
+        this.linear(s.h, 0, D, rows, D, w.gate, ff, s.g, 0, ff, false);
+        this.linear(s.h, 0, D, rows, D, w.up, ff, s.u, 0, ff, false);
+        const n = rows * ff;
+        const glu = swigluSpec(n);
+        this.rec.dispatch("swiglu", glu, params(n, 0, 0, 0), [s.g, s.u, s.a], swigluGroups(glu, n));
+        this.linear(s.a, 0, ff, rows, ff, w.down, D, x, 0, D, true);
+      }
     }
   }
 
