@@ -2,7 +2,7 @@
 // Strides make elastic slices free: a sub-network that keeps the first K columns of W (o_proj, down_proj)
 // passes K < ldw; one that keeps the first N rows (q/k/v/gate/up) passes a smaller N. No weight is copied.
 //   A: [M, lda] from element aOff;  W: [N, ldw];  C: [M, ldc] from element cOff.
-// Specialisation (packages/compute/src/gpu/kernels.ts, matmulSpec/matmulGroups): COOP, WIDE, L, TM, TN, WG, VEC4, W16, WBF
+// Specialisation (packages/compute/src/gpu/kernels.ts, matmulSpec/matmulGroups): COOP, G4, L, TM, TN, WG, VEC4, W16, WBF
 // (K, lda, ldw, aOff all multiples of 4: loads are vec4), ACCUM (add into C: the residual add fused in).
 //
 // Why it looks like this (measured on lavapipe 25.0 / llvmpipe, AVX2, 8 invocations per SIMD batch): every
@@ -16,15 +16,19 @@
 // mask and, past ~30 vec4, spilled once per iteration; a vec4 storage load costs ~120 cycles per 8 invocations.
 // Tried and slower: two k blocks per unrolled iteration (more spills). A read-only storage texture load measured
 // ~1.5x cheaper than a storage buffer load in a micro-benchmark (a sampled texture_2d ~2.5x dearer); A and W both
-// from storage textures made the WIDE tile ~15% faster at 4096^2 in a stand-alone copy (not adopted: textures cap
+// from storage textures made an 8-row x 32-column tile ~15% faster at 4096^2 in a stand-alone copy (not adopted: textures cap
 // at 8192 rows and need 256-byte row pitches). The same copy with M, N, K as compile-time constants ran 3.5x slower
 // (LLVM unrolls the K loop), so sizes stay uniforms.
 //
 // COOP (needs the subgroups feature, subgroup size >= 8; prefill and small batches): each invocation owns L rows
-// of A (rows m0 and m0 + WG) and the workgroup shares 16 columns of W. The 16 W rows are loaded once per
-// subgroup, cooperatively (invocation s of the subgroup loads columns n0 + s and n0 + 8 + s, a vec4 of k each),
-// and handed to every invocation with subgroupBroadcast. Per 4 k: L + 2 vec4 loads per invocation feed 64 L
-// FMAs. Accumulators are vec4 over 4 columns: c += a * mat4x4f(4 broadcast W vec4s) is 4 dot products.
+// of A (rows m0, m0 + WG, ...) and the workgroup shares 8G columns of W (G4: 32, else 16). The W rows are loaded
+// once per subgroup, cooperatively (invocation s of the subgroup loads columns n0 + 8g + s, a vec4 of k each),
+// and handed to every invocation with subgroupBroadcast. Per 4 k: L + G vec4 loads per invocation feed 32 G L
+// FMAs. Accumulators are vec4 over 4 columns: c += a * mat4x4f(4 broadcast W vec4s) is 4 dot products. The tile
+// is written out explicitly (named accumulators, one block per column group): the same tile written with
+// constant-trip loops over arrays ran 2-5x slower whenever the compiler did not unroll every loop. 4 rows x 32
+// columns measured best at every shape tried: 8 x 32 and 4 x 64 hold more accumulators than llvmpipe has
+// registers (slower, up to 2.5x), 2-3 x 32 and 4 x 16 do fewer FMAs per load.
 //
 // !COOP (decode M = 1, and the fallback without subgroups): lanes take TN columns each, the workgroup's TM
 // rows are shared.
@@ -169,89 +173,32 @@ fn putRow4(m: u32, n: u32, v: vec4f) {
 //#endif
 }
 
-// The 16 accumulated columns n0 .. n0+15 of row m; with GLU, c0 and c1 are the gate and c2 and c3 the up sums of
-// the 8 output columns n0 .. n0+7.
-fn put16(m: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
-//#if GLU
-  putRow4(m, n0, glu4(c0, c2, n0));
-  putRow4(m, n0 + 4u, glu4(c1, c3, n0 + 4u));
+//#if G4
+const G = 4u; // W loads per k block: 8 columns each
 //#else
-  putRow4(m, n0, c0);
-  putRow4(m, n0 + 4u, c1);
-  putRow4(m, n0 + 8u, c2);
-  putRow4(m, n0 + 12u, c3);
+const G = 2u;
+//#endif
+
+// Row m's accumulators: c[j] holds the loaded columns n0 + 4j .. n0 + 4j + 3. With GLU the first G groups are gate
+// and the last G the same columns of up, giving the 4G output columns n0 .. n0 + 4G - 1.
+fn putRow(m: u32, n0: u32, c: array<vec4f, 2u * G>) {
+//#if GLU
+  for (var j = 0u; j < G; j++) { putRow4(m, n0 + 4u * j, glu4(c[j], c[j + G], n0 + 4u * j)); }
+//#else
+  for (var j = 0u; j < 2u * G; j++) { putRow4(m, n0 + 4u * j, c[j]); }
 //#endif
 }
 
-//#if WIDE
-// WIDE (long K): 8 rows per invocation and 32 columns per workgroup (4 W loads shared per k block), written
-// with constant-trip loops that the compiler unrolls into registers. Twice the FMAs per load and per broadcast
-// of the 4-row, 16-column tile; at K = 4096 it measured ~10-20% faster on lavapipe, at K = 64 slower (the
-// prologue and epilogue dominate there), so matmulSpec picks it for K >= 128 only.
-const WL = 8u; // rows per invocation
-const WC = 4u; // W loads per invocation per k block: 8 columns each
+// Row start of W row n, clamped into range (every invocation must take part in the broadcasts).
+fn rowW(n: u32) -> u32 { return rowStart(min(n, p.N - 1u) * p.ldw); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32) {
-  let m0 = wid.x * (WG * WL) + lid.x;
-  let s = sl & 7u;
-  var ra: array<u32, WL>;
-  for (var r = 0u; r < WL; r++) { ra[r] = rowStart(p.aOff + min(m0 + r * WG, p.M - 1u) * p.lda); }
-  var rw: array<u32, WC>;
-//#if GLU
-  // 16 output columns: loads 0 and 1 are gate rows, 2 and 3 the same rows of up.
-  let n0 = wid.y * (4u * WC);
-  for (var w = 0u; w < WC; w++) { rw[w] = rowStart(min(n0 + 8u * (w % (WC / 2u)) + s, p.N - 1u) * p.ldw); }
-//#else
-  let n0 = wid.y * (8u * WC);
-  for (var w = 0u; w < WC; w++) { rw[w] = rowStart(min(n0 + 8u * w + s, p.N - 1u) * p.ldw); }
-//#endif
-  // c[(r * WC + w) * 2 + h]: row m0 + r * WG, columns n0 + 8w + 4h .. +3. Zeroed explicitly (see attention.wgsl).
-  var c: array<vec4f, WL * WC * 2u>;
-  for (var i = 0u; i < WL * WC * 2u; i++) { c[i] = vec4f(0.0); }
-  let blocks = (p.K + 3u) >> 2u;
-  for (var q = 0u; q < blocks; q++) {
-    var a: array<vec4f, WL>;
-    for (var r = 0u; r < WL; r++) { a[r] = loadA(ra[r], q); }
-    for (var w = 0u; w < WC; w++) {
-//#if GLU
-      var wv: vec4f;
-      if (w < WC / 2u) { wv = loadW(rw[w], q); } else { wv = loadU(rw[w], q); } // folded: the loop is unrolled
-//#else
-      let wv = loadW(rw[w], q);
-//#endif
-      let B0 = mat4x4f(subgroupBroadcast(wv, 0u), subgroupBroadcast(wv, 1u), subgroupBroadcast(wv, 2u), subgroupBroadcast(wv, 3u));
-      let B1 = mat4x4f(subgroupBroadcast(wv, 4u), subgroupBroadcast(wv, 5u), subgroupBroadcast(wv, 6u), subgroupBroadcast(wv, 7u));
-      for (var r = 0u; r < WL; r++) {
-        c[(r * WC + w) * 2u] += a[r] * B0;
-        c[(r * WC + w) * 2u + 1u] += a[r] * B1;
-      }
-    }
-  }
-  for (var r = 0u; r < WL; r++) {
-//#if GLU
-    for (var w = 0u; w < WC / 2u; w++) {
-      put16(m0 + r * WG, n0 + 8u * w, c[(r * WC + w) * 2u], c[(r * WC + w) * 2u + 1u], c[(r * WC + w + WC / 2u) * 2u], c[(r * WC + w + WC / 2u) * 2u + 1u]);
-    }
-//#else
-    for (var w = 0u; w < WC; w += 2u) {
-      put16(m0 + r * WG, n0 + 8u * w, c[(r * WC + w) * 2u], c[(r * WC + w) * 2u + 1u], c[(r * WC + w + 1u) * 2u], c[(r * WC + w + 1u) * 2u + 1u]);
-    }
-//#endif
-  }
-}
-//#else
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32) {
-  // Rows depend on the invocation only, so no assumption is made about how invocations form subgroups; the 16
+  // Rows depend on the invocation only, so no assumption is made about how invocations form subgroups; the
   // columns are the workgroup's, so whichever invocations share a subgroup agree on them. Out-of-range rows and
-  // columns are clamped for loading (every invocation must take part in the broadcasts) and skipped when storing.
+  // columns are clamped for loading and skipped when storing.
   let m0 = wid.x * (WG * {{L}}u) + lid.x;
-//#if GLU
-  let n0 = wid.y * 8u; // 8 output columns: gate rows n0 .. n0+7 (w0) and the same rows of up (w1)
-//#else
-  let n0 = wid.y * 16u;
-//#endif
+  let s = sl & 7u;
   let ra0 = rowStart(p.aOff + min(m0, p.M - 1u) * p.lda);
 //#if L2
   let ra1 = rowStart(p.aOff + min(m0 + WG, p.M - 1u) * p.lda);
@@ -260,28 +207,59 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let ra2 = rowStart(p.aOff + min(m0 + 2u * WG, p.M - 1u) * p.lda);
   let ra3 = rowStart(p.aOff + min(m0 + 3u * WG, p.M - 1u) * p.lda);
 //#endif
-  let s = sl & 7u;
-  let rw0 = rowStart(min(n0 + s, p.N - 1u) * p.ldw);
 //#if GLU
-  let rw1 = rw0;
+  // G / 2 loads of gate rows n0 + 8g + s, then the same rows of up: 4G output columns.
+  let n0 = wid.y * (4u * G);
+  let rw0 = rowW(n0 + s);
+//#if G4
+  let rw1 = rowW(n0 + 8u + s);
+//#endif
 //#else
-  let rw1 = rowStart(min(n0 + 8u + s, p.N - 1u) * p.ldw);
+  let n0 = wid.y * (8u * G);
+  let rw0 = rowW(n0 + s);
+  let rw1 = rowW(n0 + 8u + s);
+//#if G4
+  let rw2 = rowW(n0 + 16u + s);
+  let rw3 = rowW(n0 + 24u + s);
+//#endif
 //#endif
   var c00 = vec4f(0.0); var c01 = vec4f(0.0); var c02 = vec4f(0.0); var c03 = vec4f(0.0);
+//#if G4
+  var c04 = vec4f(0.0); var c05 = vec4f(0.0); var c06 = vec4f(0.0); var c07 = vec4f(0.0);
+//#endif
 //#if L2
   var c10 = vec4f(0.0); var c11 = vec4f(0.0); var c12 = vec4f(0.0); var c13 = vec4f(0.0);
+//#if G4
+  var c14 = vec4f(0.0); var c15 = vec4f(0.0); var c16 = vec4f(0.0); var c17 = vec4f(0.0);
+//#endif
 //#endif
 //#if L4
   var c20 = vec4f(0.0); var c21 = vec4f(0.0); var c22 = vec4f(0.0); var c23 = vec4f(0.0);
+//#if G4
+  var c24 = vec4f(0.0); var c25 = vec4f(0.0); var c26 = vec4f(0.0); var c27 = vec4f(0.0);
+//#endif
   var c30 = vec4f(0.0); var c31 = vec4f(0.0); var c32 = vec4f(0.0); var c33 = vec4f(0.0);
+//#if G4
+  var c34 = vec4f(0.0); var c35 = vec4f(0.0); var c36 = vec4f(0.0); var c37 = vec4f(0.0);
+//#endif
 //#endif
   let blocks = (p.K + 3u) >> 2u;
   for (var q = 0u; q < blocks; q++) {
     let w0 = loadW(rw0, q);
 //#if GLU
-    let w1 = loadU(rw1, q);
+//#if G4
+    let w1 = loadW(rw1, q);
+    let w2 = loadU(rw0, q);
+    let w3 = loadU(rw1, q);
+//#else
+    let w1 = loadU(rw0, q);
+//#endif
 //#else
     let w1 = loadW(rw1, q);
+//#if G4
+    let w2 = loadW(rw2, q);
+    let w3 = loadW(rw3, q);
+//#endif
 //#endif
     let a0 = loadA(ra0, q);
 //#if L2
@@ -291,7 +269,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     let a2 = loadA(ra2, q);
     let a3 = loadA(ra3, q);
 //#endif
-    // Group g: B's column j is W[n0 + 4g + j, 4q .. 4q+3], so a * B adds the 4 dot products of columns 4g .. 4g+3.
+    // Group j: B's column i is W[n0 + 4j + i, 4q .. 4q+3] (lane 4 (j % 2) + i of load j / 2), so a * B adds the
+    // 4 dot products of columns 4j .. 4j+3.
     {
       let B = mat4x4f(subgroupBroadcast(w0, 0u), subgroupBroadcast(w0, 1u), subgroupBroadcast(w0, 2u), subgroupBroadcast(w0, 3u));
       c00 += a0 * B;
@@ -336,17 +315,78 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       c33 += a3 * B;
 //#endif
     }
-  }
-  put16(m0, n0, c00, c01, c02, c03);
+//#if G4
+    {
+      let B = mat4x4f(subgroupBroadcast(w2, 0u), subgroupBroadcast(w2, 1u), subgroupBroadcast(w2, 2u), subgroupBroadcast(w2, 3u));
+      c04 += a0 * B;
 //#if L2
-  put16(m0 + WG, n0, c10, c11, c12, c13);
+      c14 += a1 * B;
 //#endif
 //#if L4
-  put16(m0 + 2u * WG, n0, c20, c21, c22, c23);
-  put16(m0 + 3u * WG, n0, c30, c31, c32, c33);
+      c24 += a2 * B;
+      c34 += a3 * B;
+//#endif
+    }
+    {
+      let B = mat4x4f(subgroupBroadcast(w2, 4u), subgroupBroadcast(w2, 5u), subgroupBroadcast(w2, 6u), subgroupBroadcast(w2, 7u));
+      c05 += a0 * B;
+//#if L2
+      c15 += a1 * B;
+//#endif
+//#if L4
+      c25 += a2 * B;
+      c35 += a3 * B;
+//#endif
+    }
+    {
+      let B = mat4x4f(subgroupBroadcast(w3, 0u), subgroupBroadcast(w3, 1u), subgroupBroadcast(w3, 2u), subgroupBroadcast(w3, 3u));
+      c06 += a0 * B;
+//#if L2
+      c16 += a1 * B;
+//#endif
+//#if L4
+      c26 += a2 * B;
+      c36 += a3 * B;
+//#endif
+    }
+    {
+      let B = mat4x4f(subgroupBroadcast(w3, 4u), subgroupBroadcast(w3, 5u), subgroupBroadcast(w3, 6u), subgroupBroadcast(w3, 7u));
+      c07 += a0 * B;
+//#if L2
+      c17 += a1 * B;
+//#endif
+//#if L4
+      c27 += a2 * B;
+      c37 += a3 * B;
+//#endif
+    }
+//#endif
+  }
+//#if G4
+  putRow(m0, n0, array<vec4f, 2u * G>(c00, c01, c02, c03, c04, c05, c06, c07));
+//#else
+  putRow(m0, n0, array<vec4f, 2u * G>(c00, c01, c02, c03));
+//#endif
+//#if L2
+//#if G4
+  putRow(m0 + WG, n0, array<vec4f, 2u * G>(c10, c11, c12, c13, c14, c15, c16, c17));
+//#else
+  putRow(m0 + WG, n0, array<vec4f, 2u * G>(c10, c11, c12, c13));
+//#endif
+//#endif
+//#if L4
+//#if G4
+  putRow(m0 + 2u * WG, n0, array<vec4f, 2u * G>(c20, c21, c22, c23, c24, c25, c26, c27));
+//#else
+  putRow(m0 + 2u * WG, n0, array<vec4f, 2u * G>(c20, c21, c22, c23));
+//#endif
+//#if G4
+  putRow(m0 + 3u * WG, n0, array<vec4f, 2u * G>(c30, c31, c32, c33, c34, c35, c36, c37));
+//#else
+  putRow(m0 + 3u * WG, n0, array<vec4f, 2u * G>(c30, c31, c32, c33));
+//#endif
 //#endif
 }
-//#endif
 //#else
 const TM = {{TM}}u;
 const TN = {{TN}}u;

@@ -82,12 +82,13 @@ export interface MatmulShape extends Partial<MatmulCaps> {
 
 /**
  * Matmul specialisation for a problem shape. Measured on lavapipe (packages/compute/bench/matmul.ts):
- * - M >= 2 with subgroups: COOP, 16 columns per workgroup shared through subgroupBroadcast, L rows per
- *   invocation: 4 from M = 64, 2 from M = 16, 1 below (where more rows would mostly be padding); from M = 64
- *   with K >= 128, WIDE: 8 rows and 32 columns (see kernels/matmul.wgsl). L = 4 does
- *   more FMAs per broadcast and per W load (up to +15% on the stories260K and 4096^2 shapes, within noise on
- *   some). The workgroup is one subgroup wide (8 on lavapipe, where 8 and 64 measure the same and 8 pads a
- *   small batch least; at most 64).
+ * - M >= 2 with subgroups: COOP, 32 columns per workgroup (G4: 4 W loads per k block; 16 columns when N <= 16,
+ *   where 32 would be mostly padding) shared through subgroupBroadcast, L rows per invocation: 4 from M = 64, 2
+ *   from M = 16, 1 below (where more rows would mostly be padding). Against the earlier 4-row x 16-column tile,
+ *   the 32-column one measured +7-14% on stories260K's K = 64 shapes, +5-25% at M = 8 and 32, and against an
+ *   8-row x 32-column tile (more accumulators than registers) +38% at 128 x 4096 x 4096 and 2.5x on the down
+ *   projection (side-by-side in one process, lavapipe). The workgroup is one subgroup wide (8 on lavapipe,
+ *   where 8 and 64 measure the same and 8 pads a small batch least; at most 64).
  * - M = 1 (decode): lanes take 4 columns each. Every weight is loaded once either way, and this variant has no
  *   padded rows (COOP at M = 1 measured 0.6x of it).
  * - no subgroups: lanes take 4 columns, the workgroup shares 4 rows (2-3x the old 4x8 row tiles there).
@@ -95,10 +96,10 @@ export interface MatmulShape extends Partial<MatmulCaps> {
  * VEC4C (COOP only) when N, ldc and cOff are multiples of 4: 4 vec4 stores per row instead of 16 scalar ones
  * (+5-20% at K = 64, where the epilogue is a large share).
  * GLU (gate and up in one dispatch, SwiGLU in the epilogue): the tile's W loads are split between gate and up
- * rows, so a workgroup writes half as many output columns (8, WIDE 16) from the same loads per k block.
+ * rows, so a workgroup writes half as many output columns (16, or 8 without G4) from the same loads.
  * @example
  * matmulSpec({ M: 128, N: 4096, ldc: 4096, cOff: 0, K: 4096, lda: 4096, ldw: 4096, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 })
- * // { COOP: true, WIDE: true, L: 8, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false, W16: false, WBF: false, GLU: false }
+ * // { COOP: true, G4: true, L: 4, L2: true, L4: true, WG: 8, VEC4: true, VEC4C: true, ACCUM: false, W16: false, WBF: false, GLU: false }
  */
 export function matmulSpec(s: MatmulShape): Specialization {
   const vec4 = s.K % 4 === 0 && s.lda % 4 === 0 && s.ldw % 4 === 0 && s.aOff % 4 === 0;
@@ -106,11 +107,11 @@ export function matmulSpec(s: MatmulShape): Specialization {
     const L = s.M >= 64 ? 4 : s.M >= 16 ? 2 : 1;
     const WG = Math.min(64, Math.max(8, s.subgroupMaxSize ?? 8));
     const vec4c = s.N % 4 === 0 && s.ldc % 4 === 0 && s.cOff % 4 === 0;
-    const WIDE = L === 4 && s.K >= 128;
-    return { COOP: true, WIDE, L: WIDE ? 8 : L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16", GLU: s.glu === true };
+    const G4 = s.N > (s.glu ? 8 : 16);
+    return { COOP: true, G4, L, L2: L >= 2, L4: L === 4, WG, VEC4: vec4, VEC4C: vec4c, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16", GLU: s.glu === true };
   }
   const TM = s.M === 1 ? 1 : 4;
-  return { COOP: false, WIDE: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16", GLU: s.glu === true };
+  return { COOP: false, G4: false, L2: false, L4: false, TM, TN: 4, WG: 64, VEC4: vec4, VEC4C: false, ACCUM: s.accumulate, W16: s.w16 !== undefined, WBF: s.w16 === "bf16", GLU: s.glu === true };
 }
 
 const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
@@ -124,7 +125,7 @@ const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
 export function matmulGroups(spec: Specialization, M: number, N: number): [number, number, number] {
   const WG = Number(spec.WG);
   const groups: [number, number, number] = spec.COOP
-    ? [Math.ceil(M / (WG * Number(spec.L))), Math.ceil(N / ((spec.WIDE ? 32 : 16) / (spec.GLU ? 2 : 1))), 1]
+    ? [Math.ceil(M / (WG * Number(spec.L))), Math.ceil(N / ((spec.G4 ? 32 : 16) / (spec.GLU ? 2 : 1))), 1]
     : [Math.ceil(N / (WG * Number(spec.TN))), Math.ceil(M / Number(spec.TM)), 1];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
     throw new Error(`matmul of ${M} rows x ${N} columns needs a ${groups[0]} x ${groups[1]} workgroup grid, above the ${MAX_GROUPS} per-dimension limit`);
