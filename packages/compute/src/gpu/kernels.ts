@@ -118,9 +118,9 @@ const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension
 
 /**
  * Workgroup grid of a matmul dispatch with specialisation `spec` over M rows and N columns. Throws when a
- * dimension would exceed the 65535 limit (COOP: M above WG * L * 65535 rows, or N above 16 * 65535).
+ * dimension would exceed the 65535 limit (COOP: M above WG * L * 65535 rows, or N above 65535 column tiles).
  * @example
- * matmulGroups(matmulSpec({ M: 128, N: 512, ldc: 512, cOff: 0, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 }), 128, 512) // [4, 32, 1]
+ * matmulGroups(matmulSpec({ M: 128, N: 512, ldc: 512, cOff: 0, K: 64, lda: 64, ldw: 64, aOff: 0, accumulate: false, subgroups: true, subgroupMaxSize: 8 }), 128, 512) // [4, 16, 1]
  */
 export function matmulGroups(spec: Specialization, M: number, N: number): [number, number, number] {
   const WG = Number(spec.WG);
