@@ -18,7 +18,11 @@
 // ~1.5x cheaper than a storage buffer load in a micro-benchmark (a sampled texture_2d ~2.5x dearer); A and W both
 // from storage textures made an 8-row x 32-column tile ~15% faster at 4096^2 in a stand-alone copy (not adopted: textures cap
 // at 8192 rows and need 256-byte row pitches). The same copy with M, N, K as compile-time constants ran 3.5x slower
-// (LLVM unrolls the K loop), so sizes stay uniforms.
+// (LLVM unrolls the K loop), so sizes stay uniforms. Also measured (stand-alone probes): a storage load whose
+// offset is uniform costs the same inside a loop as a divergent one, and a uniform-buffer array is no cheaper;
+// with LP_NATIVE_VECTOR_WIDTH=512 (16-lane subgroups) a 16-lane 8 x 32 tile reached ~31 GFLOP/s at 128 x 4096 x
+// 4096 against ~25 for the 8-lane tile of the time, but attention ran 7x and the K = 64 matmuls 1.7x slower with
+// kernels sized for 8 lanes, so the engine keeps llvmpipe's default 256-bit vectors.
 //
 // COOP (needs the subgroups feature, subgroup size >= 8; prefill and small batches): each invocation owns L rows
 // of A (rows m0, m0 + WG, ...) and the workgroup shares 8G columns of W (G4: 32, else 16). The W rows are loaded
