@@ -67,6 +67,11 @@ export class Engine {
 
   private constructor(private proc: Bun.Subprocess<"pipe", "pipe", "pipe">) {}
 
+  /** Process id of the worker (Node) that owns the device. */
+  get pid(): number {
+    return this.proc.pid;
+  }
+
   /** Spawn the worker and create its device; fails with a clear message if there is no adapter. */
   static async start(options: EngineOptions = {}): Promise<Engine> {
     const o = { ...defaults, ...options };
@@ -84,7 +89,12 @@ export class Engine {
     }
     const engine = new Engine(proc);
     engine.pump(o.stderr);
-    engine.info = (await engine.call("init", {})) as AdapterInfo;
+    try {
+      engine.info = (await engine.call("init", {})) as AdapterInfo;
+    } catch (e) {
+      proc.kill(); // no device: the worker is of no use, and nobody else holds it to close it
+      throw e;
+    }
     return engine;
   }
 

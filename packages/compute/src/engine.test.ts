@@ -3,7 +3,7 @@
  * every case of both models (all sub-networks), greedy generation, batching, and bad input.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadTokenizer, ReferenceModel, sharedDir } from "@nas/model";
 import { Engine, type EngineModel } from "./client.ts";
@@ -215,6 +215,42 @@ describe("elastic execution and bad input", () => {
 
   test("a missing model gives an error naming the path", async () => {
     await expect(engine.load(join(shared, "models/does-not-exist"))).rejects.toThrow(/does-not-exist/);
+  });
+});
+
+describe("the waiting thread yields the CPU adapter's cores", () => {
+  const nice = (pid: number, tid: number) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ")[16]);
+  test("on lavapipe the worker's main (polling) thread runs at nice 19, llvmpipe's threads at their own", () => {
+    if (process.platform !== "linux" || !/llvmpipe/.test(engine.info.description)) throw new Error(`this check needs Linux and lavapipe, got ${engine.info.description}`);
+    const pid = engine.pid;
+    expect(nice(pid, pid)).toBe(19);
+    const others = readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t !== pid);
+    expect(others.some((t) => nice(pid, t) === 0)).toBe(true);
+  });
+
+  test("a malformed NAS_WAIT_NICE stops the engine from starting, naming the variable", async () => {
+    const saved = process.env.NAS_WAIT_NICE;
+    process.env.NAS_WAIT_NICE = "high";
+    try {
+      // Engine workers of this test process (node .../nas-engine/worker-<hash>.mjs, children of this process).
+      const workers = () =>
+        readdirSync("/proc").filter((d) => {
+          if (!/^\d+$/.test(d)) return false;
+          try {
+            const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+            return Number(stat.split(") ")[1].split(" ")[1]) === process.pid && readFileSync(`/proc/${d}/cmdline`, "utf8").includes("nas-engine/worker-");
+          } catch {
+            return false; // exited meanwhile
+          }
+        }).length;
+      const before = workers();
+      await expect(Engine.start()).rejects.toThrow(/NAS_WAIT_NICE must be an integer 0\.\.19, got "high"/);
+      await Bun.sleep(200);
+      expect(workers()).toBe(before); // the failed worker was stopped, not left running
+    } finally {
+      if (saved === undefined) delete process.env.NAS_WAIT_NICE;
+      else process.env.NAS_WAIT_NICE = saved;
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { create, globals } from "webgpu";
 import { PipelineCache } from "./kernels.ts";
+import { isCpuAdapter, lowerWaitingThreadPriority } from "./priority.ts";
 
 export interface AdapterInfo {
   vendor: string;
@@ -81,6 +82,11 @@ export class Gpu {
         maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
       },
     };
+    // On a CPU adapter the thread that waits for the device must not take cores from it (see priority.ts).
+    // NAS_WAIT_NICE (0..19, default 19) sets its nice value there; 0 leaves Dawn's polling at normal priority.
+    const nice = process.env.NAS_WAIT_NICE ?? "19";
+    if (!/^(1?[0-9])$/.test(nice)) throw new GpuError(`NAS_WAIT_NICE must be an integer 0..19, got "${nice}"`);
+    if (isCpuAdapter(info)) lowerWaitingThreadPriority(Number(nice));
     return new Gpu(gpu, adapter, device, info);
   }
 

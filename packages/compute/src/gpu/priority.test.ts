@@ -1,0 +1,16 @@
+import { expect, test } from "bun:test";
+import { isCpuAdapter, lowerWaitingThreadPriority } from "./priority.ts";
+
+const adapter = (over: Partial<Parameters<typeof isCpuAdapter>[0]>) => ({ vendor: "", architecture: "", device: "", description: "", isFallbackAdapter: false, ...over });
+
+test("CPU adapters are recognised by name or the fallback flag, GPUs are not", () => {
+  expect(isCpuAdapter(adapter({ vendor: "mesa", architecture: "software", description: "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)" }))).toBe(true);
+  expect(isCpuAdapter(adapter({ description: "SwiftShader Device (Subzero)" }))).toBe(true);
+  expect(isCpuAdapter(adapter({ vendor: "unknown", isFallbackAdapter: true }))).toBe(true);
+  expect(isCpuAdapter(adapter({ vendor: "nvidia", architecture: "hopper", description: "NVIDIA H100 80GB HBM3" }))).toBe(false);
+});
+
+test("nice values outside 0..19 are refused by name", () => {
+  for (const bad of [-1, 20, 2.5, Number.NaN]) expect(() => lowerWaitingThreadPriority(bad)).toThrow(/nice value must be an integer 0\.\.19/);
+  expect(() => lowerWaitingThreadPriority(0)).not.toThrow(); // 0: nothing to change
+});
