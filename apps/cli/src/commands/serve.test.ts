@@ -31,11 +31,29 @@ async function readUntil(stream: ReadableStream<Uint8Array>, pattern: RegExp, ti
   throw new Error(`never saw ${pattern} in:\n${text}`);
 }
 
+/**
+ * Keep reading a child's output pipe for the rest of the test, remembering the last `keep` characters: an
+ * unread pipe is buffered by the runner without bound, and on failure the tail says what the server printed.
+ */
+function drain(stream: ReadableStream<Uint8Array>, keep = 64 * 1024): { tail: () => string } {
+  let text = "";
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      if (text.length > 2 * keep) text = text.slice(-keep);
+    }
+  })();
+  return { tail: () => text.slice(-keep) };
+}
+
 test("POST /searches with kind model measures real candidates; SIGINT stops the server", async () => {
   const db = join(dir, "api.db");
   const server = Bun.spawn([process.execPath, main, "serve", "--db", db, "--port", "0"], { stdout: "pipe", stderr: "pipe" });
   try {
     const [, url] = await readUntil(server.stderr, /at (http:\/\/\S+) /, 30_000);
+    const err = drain(server.stderr);
+    const out = drain(server.stdout);
     const model = await loadModel(defaultModelPath());
     const body = {
       name: "api model search",
@@ -56,7 +74,7 @@ test("POST /searches with kind model measures real candidates; SIGINT stops the 
       await Bun.sleep(200);
       status = ((await (await fetch(`${url}/searches/${id}`)).json()) as { status: string }).status;
     }
-    expect(status).toBe("done");
+    if (status !== "done") throw new Error(`search ended "${status}"; server stderr tail:\n${err.tail()}\nstdout tail:\n${out.tail()}`);
     const page = (await (await fetch(`${url}/searches/${id}/candidates`)).json()) as { items: { status: string; objectives: Record<string, number> }[] };
     expect(page.items).toHaveLength(2);
     for (const c of page.items) {
