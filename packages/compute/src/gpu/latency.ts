@@ -71,6 +71,7 @@ export function subnetDeviceBytes(model: GpuModel, subnet: SubNetwork, tokens: n
     kv += 2 * tokens * k;
     widest = Math.max(widest, q, ff);
   }
-  const activations = tokens * (2 * D + 6 * widest) + tokens * c.vocabSize;
+  // x, h; q, k, v, attention out and the hidden activation, plus gate and up where they are not one GLU matmul.
+  const activations = tokens * (2 * D + (model.fusedMlp ? 5 : 7) * widest) + tokens * c.vocabSize;
   return 4 * (f32Values + kv + activations) + model.weights.layerBytesPerValue * linear;
 }

@@ -64,8 +64,9 @@ interface Scratch {
   k: GPUBuffer;
   v: GPUBuffer;
   att: GPUBuffer;
-  g: GPUBuffer;
-  u: GPUBuffer;
+  /** gate and up outputs, only when some layer cannot run them as one GLU matmul (Q8_0 weights) */
+  g: GPUBuffer | null;
+  u: GPUBuffer | null;
   a: GPUBuffer;
   ids: GPUBuffer;
   info: GPUBuffer;
@@ -84,6 +85,8 @@ export class GpuModel {
   private sin!: GPUBuffer;
   private readonly invFreq: Float32Array;
   readonly maxWidth: number;
+  /** Every layer's gate, up and SwiGLU run as one GLU matmul (no gate/up scratch). */
+  readonly fusedMlp: boolean;
 
   constructor(
     private gpu: Gpu,
@@ -92,6 +95,7 @@ export class GpuModel {
     upload: UploadOptions = {},
   ) {
     this.weights = uploadWeights(gpu, config, tensors, upload);
+    this.fusedMlp = this.weights.layers.every((w) => canFuseGlu(w.gate, w.up));
     this.rec = new Recorder(gpu);
     this.invFreq = ropeInvFreq(config.rope, config.headDim);
     const per = (i: number) => ({
@@ -125,7 +129,7 @@ export class GpuModel {
 
   private freeScratch(): void {
     if (!this.scratch) return;
-    for (const [k, b] of Object.entries(this.scratch)) if (k !== "rows") this.gpu.releaseBuffer(b as GPUBuffer);
+    for (const [k, b] of Object.entries(this.scratch)) if (k !== "rows" && b) this.gpu.releaseBuffer(b as GPUBuffer);
     this.scratch = null;
   }
 
@@ -144,8 +148,8 @@ export class GpuModel {
       k: mk(cap * qMax, "k"),
       v: mk(cap * qMax, "v"),
       att: mk(cap * qMax, "att"),
-      g: mk(cap * qMax, "gate"),
-      u: mk(cap * qMax, "up"),
+      g: this.fusedMlp ? null : mk(cap * qMax, "gate"),
+      u: this.fusedMlp ? null : mk(cap * qMax, "up"),
       a: mk(cap * qMax, "act"),
       ids: mk(cap, "ids"),
       info: mk(cap * 4, "tokInfo"),
@@ -274,11 +278,12 @@ export class GpuModel {
         encodeGlu(this.rec, s.h, D, rows, D, w.gate, w.up, ff, ldh, s.a, ldh);
         this.linear(s.a, 0, ldh, rows, ldh, w.down, D, x, 0, D, true);
       } else {
-        this.linear(s.h, 0, D, rows, D, w.gate, ff, s.g, 0, ff, false);
-        this.linear(s.h, 0, D, rows, D, w.up, ff, s.u, 0, ff, false);
+        const [g, u] = [s.g!, s.u!]; // allocated: this layer is why fusedMlp is false
+        this.linear(s.h, 0, D, rows, D, w.gate, ff, g, 0, ff, false);
+        this.linear(s.h, 0, D, rows, D, w.up, ff, u, 0, ff, false);
         const n = rows * ff;
         const glu = swigluSpec(n);
-        this.rec.dispatch("swiglu", glu, params(n, 0, 0, 0), [s.g, s.u, s.a], swigluGroups(glu, n));
+        this.rec.dispatch("swiglu", glu, params(n, 0, 0, 0), [g, u, s.a], swigluGroups(glu, n));
         this.linear(s.a, 0, ff, rows, ff, w.down, D, x, 0, D, true);
       }
     }
