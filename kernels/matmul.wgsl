@@ -193,6 +193,11 @@ fn putRow(m: u32, n0: u32, c: array<vec4f, 2u * G>) {
 //#endif
 }
 
+// The W vec4s loaded by subgroup lanes 0..3 (4..7) as the columns of one matrix: a * B is then the 4 dot
+// products of a with those W rows. (Broadcast lanes must be constants, hence two functions.)
+fn lanes0to3(w: vec4f) -> mat4x4f { return mat4x4f(subgroupBroadcast(w, 0u), subgroupBroadcast(w, 1u), subgroupBroadcast(w, 2u), subgroupBroadcast(w, 3u)); }
+fn lanes4to7(w: vec4f) -> mat4x4f { return mat4x4f(subgroupBroadcast(w, 4u), subgroupBroadcast(w, 5u), subgroupBroadcast(w, 6u), subgroupBroadcast(w, 7u)); }
+
 // Row start of W row n, clamped into range (every invocation must take part in the broadcasts).
 fn rowW(n: u32) -> u32 { return rowStart(min(n, p.N - 1u) * p.ldw); }
 
@@ -276,7 +281,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     // Group j: B's column i is W[n0 + 4j + i, 4q .. 4q+3] (lane 4 (j % 2) + i of load j / 2), so a * B adds the
     // 4 dot products of columns 4j .. 4j+3.
     {
-      let B = mat4x4f(subgroupBroadcast(w0, 0u), subgroupBroadcast(w0, 1u), subgroupBroadcast(w0, 2u), subgroupBroadcast(w0, 3u));
+      let B = lanes0to3(w0);
       c00 += a0 * B;
 //#if L2
       c10 += a1 * B;
@@ -287,7 +292,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
     }
     {
-      let B = mat4x4f(subgroupBroadcast(w0, 4u), subgroupBroadcast(w0, 5u), subgroupBroadcast(w0, 6u), subgroupBroadcast(w0, 7u));
+      let B = lanes4to7(w0);
       c01 += a0 * B;
 //#if L2
       c11 += a1 * B;
@@ -298,7 +303,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
     }
     {
-      let B = mat4x4f(subgroupBroadcast(w1, 0u), subgroupBroadcast(w1, 1u), subgroupBroadcast(w1, 2u), subgroupBroadcast(w1, 3u));
+      let B = lanes0to3(w1);
       c02 += a0 * B;
 //#if L2
       c12 += a1 * B;
@@ -309,7 +314,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
     }
     {
-      let B = mat4x4f(subgroupBroadcast(w1, 4u), subgroupBroadcast(w1, 5u), subgroupBroadcast(w1, 6u), subgroupBroadcast(w1, 7u));
+      let B = lanes4to7(w1);
       c03 += a0 * B;
 //#if L2
       c13 += a1 * B;
@@ -321,7 +326,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     }
 //#if G4
     {
-      let B = mat4x4f(subgroupBroadcast(w2, 0u), subgroupBroadcast(w2, 1u), subgroupBroadcast(w2, 2u), subgroupBroadcast(w2, 3u));
+      let B = lanes0to3(w2);
       c04 += a0 * B;
 //#if L2
       c14 += a1 * B;
@@ -332,7 +337,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
     }
     {
-      let B = mat4x4f(subgroupBroadcast(w2, 4u), subgroupBroadcast(w2, 5u), subgroupBroadcast(w2, 6u), subgroupBroadcast(w2, 7u));
+      let B = lanes4to7(w2);
       c05 += a0 * B;
 //#if L2
       c15 += a1 * B;
@@ -343,7 +348,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
     }
     {
-      let B = mat4x4f(subgroupBroadcast(w3, 0u), subgroupBroadcast(w3, 1u), subgroupBroadcast(w3, 2u), subgroupBroadcast(w3, 3u));
+      let B = lanes0to3(w3);
       c06 += a0 * B;
 //#if L2
       c16 += a1 * B;
@@ -354,7 +359,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
     }
     {
-      let B = mat4x4f(subgroupBroadcast(w3, 4u), subgroupBroadcast(w3, 5u), subgroupBroadcast(w3, 6u), subgroupBroadcast(w3, 7u));
+      let B = lanes4to7(w3);
       c07 += a0 * B;
 //#if L2
       c17 += a1 * B;

@@ -2,6 +2,11 @@ import { matmulCaps, matmulGroups, matmulSpec } from "./kernels.ts";
 import { grid, params, type Recorder } from "./recorder.ts";
 import type { Matrix } from "./weights.ts";
 
+/** The 16-bit storage the matmul kernel converts in-kernel, if W has one. */
+function w16Of(W: Matrix): "bf16" | "f16" | undefined {
+  return W.format === "bf16" || W.format === "f16" ? W.format : undefined;
+}
+
 /**
  * Record C[cOff + m*ldc + n] (+)= sum_{k<K} A[aOff + m*lda + k] * W[n, k] for m < M, n < N, over W's row
  * chunks (a chunk covering rows [r, r + rows) writes columns [r, r + rows) of C). Elastic slices are just
@@ -16,8 +21,7 @@ export function encodeLinear(rec: Recorder, A: GPUBuffer, aOff: number, lda: num
       rec.dispatch("matmul_q8", { TM, ACCUM: accumulate }, params(M, n, K, lda, W.cols, ldc, aOff, cOff + chunk.rowStart), [A, chunk.buffer, chunk.scales!, C], grid(Math.ceil(n / 256), Math.ceil(M / TM)));
       continue;
     }
-    const w16 = W.format === "bf16" || W.format === "f16" ? W.format : undefined;
-    const spec = matmulSpec({ M, N: n, ldc, cOff: cOff + chunk.rowStart, K, lda, ldw: W.cols, aOff, accumulate, w16, ...matmulCaps(rec.gpu.device) });
+    const spec = matmulSpec({ M, N: n, ldc, cOff: cOff + chunk.rowStart, K, lda, ldw: W.cols, aOff, accumulate, w16: w16Of(W), ...matmulCaps(rec.gpu.device) });
     rec.dispatch("matmul", spec, params(M, n, K, lda, W.cols, ldc, aOff, cOff + chunk.rowStart), [A, chunk.buffer, C], matmulGroups(spec, M, n));
   }
 }
@@ -45,7 +49,7 @@ export function canFuseGlu(gate: Matrix, up: Matrix): boolean {
 export function encodeGlu(rec: Recorder, A: GPUBuffer, lda: number, M: number, K: number, gate: Matrix, up: Matrix, nValid: number, N: number, C: GPUBuffer, ldc: number): void {
   if (!canFuseGlu(gate, up)) throw new Error(`GLU matmul: gate ${gate.name} and up ${up.name} differ in shape, chunking or format`);
   if (N > gate.rows || nValid > N) throw new Error(`GLU matmul: ${nValid} valid of ${N} columns, gate has ${gate.rows} rows`);
-  const w16 = gate.format === "bf16" || gate.format === "f16" ? gate.format : undefined;
+  const w16 = w16Of(gate);
   gate.chunks.forEach((chunk, i) => {
     const n = Math.min(chunk.rows, N - chunk.rowStart);
     if (n <= 0) return;
