@@ -157,9 +157,10 @@ export class Engine {
    * permutation from @nas/model) reorders the weights first (before any quantization), so sub-networks'
    * prefix slices keep the channels / head groups it ranks first; the worker validates it (PermutationError).
    * A BF16/F16 checkpoint's linear weights stay 16-bit on the device (converted exactly in the matmul: half the
-   * memory, the same logits); `keep16: false` uploads them as f32 instead.
+   * memory, the same logits); `keep16: false` uploads them as f32 instead. `blocks` chooses whether layers run
+   * as row-local block dispatches (default: on CPU adapters; see ModelOptions in gpu/model.ts).
    */
-  async load(path: string, options: { quant?: "q8_0"; permutation?: ImportancePermutation; keep16?: boolean } = {}): Promise<EngineModel> {
+  async load(path: string, options: { quant?: "q8_0"; permutation?: ImportancePermutation; keep16?: boolean; blocks?: boolean } = {}): Promise<EngineModel> {
     const r = (await this.call("load", { path, ...options })) as { id: number; config: LlamaConfig; source: ModelSource; uploadMs: number; weightBytes: number };
     return new EngineModel(this, r.id, r.config, r.source, r.weightBytes);
   }

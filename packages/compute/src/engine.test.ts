@@ -41,12 +41,21 @@ function checkCase(model: EngineModel, c: Case, r: { lastLogits?: Float32Array[]
   void model;
 }
 
-for (const [name, dir] of [["stories260K", "models/stories260K-hf"], ["tiny-llama3-gqa-bf16", "models/tiny-llama3-gqa-bf16"], ["stories260K", "models/stories260K/stories260K.bin"]] as const) {
-  describe(`${dir} vs ${name} reference`, () => {
+// Each model with the engine's default layer encoding (row-local blocks on a CPU adapter, gpu/block.ts) and, for
+// the HF models, with every layer as separate kernels (the GPU default), so both paths meet the references.
+const layerPaths: [name: string, dir: string, blocks: boolean | undefined][] = [
+  ["stories260K", "models/stories260K-hf", undefined],
+  ["stories260K", "models/stories260K-hf", false],
+  ["tiny-llama3-gqa-bf16", "models/tiny-llama3-gqa-bf16", undefined],
+  ["tiny-llama3-gqa-bf16", "models/tiny-llama3-gqa-bf16", false],
+  ["stories260K", "models/stories260K/stories260K.bin", undefined],
+];
+for (const [name, dir, blocks] of layerPaths) {
+  describe(`${dir}${blocks === false ? " (layers as separate kernels)" : ""} vs ${name} reference`, () => {
     const ref = fixture(name);
     let model: EngineModel;
     beforeAll(async () => {
-      model = await engine.load(join(shared, dir));
+      model = await engine.load(join(shared, dir), { blocks });
     });
     afterAll(async () => {
       await model.unload();
@@ -111,15 +120,37 @@ describe("MLP widths that are not multiples of 4 (hidden rows zero-padded for th
 });
 
 describe("stories260K generation", () => {
-  test("greedy from BOS equals the reference for 200 tokens and reads as TinyStories", async () => {
-    const ref = fixture("stories260K");
+  for (const blocks of [undefined, false]) {
+    test(`greedy from BOS equals the reference for 200 tokens and reads as TinyStories${blocks === false ? " (layers as separate kernels)" : ""}`, async () => {
+      const ref = fixture("stories260K");
+      const dir = join(shared, "models/stories260K-hf");
+      const model = await engine.load(dir, { blocks });
+      const { tokens } = await model.generate([1], null, 200, false);
+      expect([1, ...tokens]).toEqual(ref.greedy_from_bos!);
+      const text = (await loadTokenizer(dir)).decode(tokens);
+      expect(text.startsWith("Once upon a time, there was a little girl named Lily")).toBe(true);
+      await model.unload();
+    });
+  }
+
+  test("on a CPU adapter layers run as row-local blocks by default (3 dispatches a layer), else as separate kernels", async () => {
+    const cpu = /llvmpipe|lavapipe|swiftshader/i.test(`${engine.info.vendor} ${engine.info.architecture} ${engine.info.description}`);
     const dir = join(shared, "models/stories260K-hf");
-    const model = await engine.load(dir);
-    const { tokens } = await model.generate([1], null, 200, false);
-    expect([1, ...tokens]).toEqual(ref.greedy_from_bos!);
-    const text = (await loadTokenizer(dir)).decode(tokens);
-    expect(text.startsWith("Once upon a time, there was a little girl named Lily")).toBe(true);
-    await model.unload();
+    const kernels = async (options: { blocks?: boolean }) => {
+      const model = await engine.load(dir, options);
+      const d = await model.profile([[1, 403, 407, 261, 378]], null, { scores: true });
+      await model.unload();
+      return d.map((x) => x.kernel.slice(0, x.kernel.indexOf("(")));
+    };
+    if (!engine.info.features.includes("timestamp-query")) return; // profile() needs timestamps
+    const byDefault = await kernels({});
+    const separate = await kernels({ blocks: false });
+    expect(separate).not.toContain("block");
+    expect(separate).toContain("rope");
+    if (!cpu || !engine.info.features.includes("subgroups")) return;
+    expect(byDefault.filter((k) => k === "block").length).toBe(2 * 5);
+    expect(byDefault).not.toContain("rope");
+    expect(byDefault.length).toBeLessThan(separate.length / 2);
   });
 
   test("generation under a sub-network matches step-by-step argmax of full forwards", async () => {

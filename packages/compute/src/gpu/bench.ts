@@ -57,7 +57,7 @@ export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: num
  * rows through the whole layer (per-token scores: a last-logits forward would run the layer's queries, attention
  * and MLP on the last row only); `weights: "bf16"` stores the layer's matrices as bf16 (the checkpoint's dtype) on the device.
  */
-export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: number; weights?: "f32" | "bf16" }): Promise<{ ms: number }> {
+export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: number; weights?: "f32" | "bf16"; blocks?: boolean }): Promise<{ ms: number }> {
   const D = 4096, FF = 11008, V = 64;
   const config: LlamaConfig = {
     architecture: "llama", hiddenSize: D, intermediateSize: FF, numLayers: 1, numHeads: 32, numKvHeads: 32, headDim: 128,
@@ -83,7 +83,7 @@ export async function benchLlama7bLayer(gpu: Gpu, args: { T: number; repeats?: n
     t("model.norm.weight", [D], 1, 11),
     t("lm_head.weight", [V, D], 0.03, 12),
   ]);
-  const model = new GpuModel(gpu, config, tensors);
+  const model = new GpuModel(gpu, config, tensors, { blocks: args.blocks });
   tensors.clear();
   const subnet = normalizeSubnet(config, null);
   const ids = Array.from({ length: args.T }, (_, i) => (i * 7) % V);

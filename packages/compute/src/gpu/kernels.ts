@@ -1,4 +1,5 @@
 import attentionWgsl from "../../../../kernels/attention.wgsl" with { type: "text" };
+import blockWgsl from "../../../../kernels/block.wgsl" with { type: "text" };
 import embeddingWgsl from "../../../../kernels/embedding.wgsl" with { type: "text" };
 import logsoftmaxWgsl from "../../../../kernels/logsoftmax.wgsl" with { type: "text" };
 import matmulWgsl from "../../../../kernels/matmul.wgsl" with { type: "text" };
@@ -11,6 +12,7 @@ import { expandTemplate, specKey, type Specialization } from "./template.ts";
 /** Kernel families: one WGSL file each in kernels/. */
 export const kernelSources = {
   attention: attentionWgsl,
+  block: blockWgsl,
   embedding: embeddingWgsl,
   logsoftmax: logsoftmaxWgsl,
   matmul: matmulWgsl,

@@ -36,8 +36,9 @@ const handlers: Record<string, Handler> = {
   async init() {
     return (await gpu()).info;
   },
-  async load(args: { path: string; quant?: "q8_0"; permutation?: unknown; keep16?: boolean }) {
+  async load(args: { path: string; quant?: "q8_0"; permutation?: unknown; keep16?: boolean; blocks?: boolean }) {
     if (args.keep16 !== undefined && typeof args.keep16 !== "boolean") throw new Error(`keep16 must be a boolean, got ${JSON.stringify(args.keep16)}`);
+    if (args.blocks !== undefined && typeof args.blocks !== "boolean") throw new Error(`blocks must be a boolean, got ${JSON.stringify(args.blocks)}`);
     const g = await gpu();
     const t0 = performance.now();
     const loaded = await nasModel.loadModel(args.path);
@@ -50,7 +51,7 @@ const handlers: Record<string, Handler> = {
         if (t.shape.length === 2 && canQuantizeQ8_0(t.shape)) loaded.tensors.set(name, quantizeTensorQ8_0(t) as Tensor);
       }
     }
-    const m = new GpuModel(g, loaded.config, loaded.tensors, { keep16: args.keep16 });
+    const m = new GpuModel(g, loaded.config, loaded.tensors, { keep16: args.keep16, blocks: args.blocks });
     const id = nextModelId++;
     models.set(id, m);
     return { id, config: loaded.config, source: loaded.source, uploadMs: performance.now() - t0, weightBytes: m.weights.bytes };
@@ -88,7 +89,7 @@ const handlers: Record<string, Handler> = {
   async benchMatmul(args: { M: number; N: number; K: number; repeats?: number; weights?: "f32" | "bf16" }) {
     return benchMatmul(await gpu(), args);
   },
-  async benchLayer(args: { T: number; repeats?: number; weights?: "f32" | "bf16" }) {
+  async benchLayer(args: { T: number; repeats?: number; weights?: "f32" | "bf16"; blocks?: boolean }) {
     return benchLlama7bLayer(await gpu(), args);
   },
   async memory() {

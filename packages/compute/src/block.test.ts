@@ -1,0 +1,206 @@
+/**
+ * The row-local layer halves (kernels/block.wgsl) against a float64 TypeScript reference on random shapes:
+ * rows on both sides of the 8- and 32-row workgroup tiles, widths that are not multiples of the 32-column tile,
+ * elastic slices (kept heads, kept MLP width with zero padding), a KV-cache row offset, and f32/bf16/f16 weights.
+ * fast-check prints the seed and path of a failing case.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fc from "fast-check";
+import { encodeTensor, tensorToFloat32 } from "@nas/model";
+import { Engine } from "./client.ts";
+import { blockGroups, blockSpec } from "./gpu/block.ts";
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await Engine.start();
+});
+afterAll(async () => {
+  await engine.close();
+});
+
+const hasSubgroups = () => engine.info.features.includes("subgroups");
+const slow = 300_000; // up to 12 block pipelines to compile on lavapipe
+
+function rand(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+const f32 = (b: Uint8Array) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+
+type Format = "f32" | "bf16" | "f16";
+/** A random [rows, cols] weight: what is bound (f32 or packed 16-bit) and the values the kernel sees. */
+function weight(rows: number, cols: number, seed: number, format: Format, scale = 0.5): { bound: Float32Array | Uint32Array; seen: Float32Array } {
+  const values = rand(rows * cols, seed).map((v) => v * scale);
+  if (format === "f32") return { bound: values, seen: values };
+  const dtype = format === "bf16" ? "BF16" : "F16";
+  const bytes = encodeTensor("w", dtype, [rows, cols], values).data;
+  const packed = new Uint32Array(Math.ceil(bytes.byteLength / 4));
+  new Uint8Array(packed.buffer).set(bytes);
+  return { bound: packed, seen: tensorToFloat32({ name: "w", dtype, shape: [rows, cols], data: bytes }) };
+}
+
+/** Rows [M, D] of x normalised (RMSNorm, float64) times g. */
+function rmsnorm(x: ArrayLike<number>, M: number, D: number, g: Float32Array, eps: number): Float64Array {
+  const h = new Float64Array(M * D);
+  for (let m = 0; m < M; m++) {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += x[m * D + d] ** 2;
+    const inv = 1 / Math.sqrt(s / D + eps);
+    for (let d = 0; d < D; d++) h[m * D + d] = x[m * D + d] * inv * g[d];
+  }
+  return h;
+}
+
+/** out[m, n] = sum_k A[m, k] W[n, k] (k < K; A row stride lda, W row stride ldw). */
+function linear(A: ArrayLike<number>, lda: number, M: number, K: number, W: Float32Array, ldw: number, N: number): Float64Array {
+  const out = new Float64Array(M * N);
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[m * lda + k] * W[n * ldw + k];
+      out[m * N + n] = s;
+    }
+  return out;
+}
+
+function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= tol * Math.max(1, Math.abs(want[i])))) throw new Error(`${what}[${i}]: ${got[i]} != ${want[i]}`);
+  }
+}
+
+const shapes = fc.record({
+  many: fc.boolean(), // >= 64 rows: 4 rows per invocation
+  M: fc.integer({ min: 1, max: 40 }),
+  D4: fc.integer({ min: 1, max: 18 }), // hidden size D = 4 * D4
+  hd8: fc.integer({ min: 1, max: 2 }), // head dim 8 or 16
+  kvFull: fc.integer({ min: 1, max: 3 }),
+  group: fc.integer({ min: 1, max: 3 }),
+  keep: fc.integer({ min: 1, max: 3 }), // kept KV heads (clamped to kvFull)
+  format: fc.constantFrom<Format>("f32", "bf16", "f16"),
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+});
+
+test("block PRE: RMSNorm, q/k/v of kept heads, RoPE at each row's position, keys/values at a cache offset", async () => {
+  if (!hasSubgroups()) return; // the block kernel needs subgroups; model.ts never picks it without them
+  await fc.assert(
+    fc.asyncProperty(shapes, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 }), async (c, rowOff, infoOff) => {
+      const M = c.many ? 64 + c.M : c.M;
+      const D = 4 * c.D4, hd = 8 * c.hd8, half = hd / 2;
+      const g = Math.min(c.keep, c.kvFull);
+      const qDim = g * c.group * hd, kvDim = g * hd;
+      const qFull = c.kvFull * c.group * hd, kvFullDim = c.kvFull * hd;
+      const eps = 1e-5;
+      const x = rand(M * D, c.seed);
+      const normW = rand(D, c.seed + 1);
+      const [Wq, Wk, Wv] = [qFull, kvFullDim, kvFullDim].map((rows, i) => weight(rows, D, c.seed + 2 + i, c.format));
+      const maxPos = 50;
+      const info = new Uint32Array((infoOff + M) * 4);
+      for (let m = 0; m < infoOff + M; m++) info[m * 4 + 2] = (m * 7 + c.seed) % maxPos;
+      const cos = rand(maxPos * half, c.seed + 5), sin = rand(maxPos * half, c.seed + 6);
+      const kvRows = rowOff + M;
+      const k0 = rand(kvRows * kvDim, c.seed + 7); // cache rows before rowOff must keep their values
+      const v0 = rand(kvRows * kvDim, c.seed + 8);
+
+      const h = rmsnorm(x, M, D, normW, eps);
+      const q = linear(h, D, M, D, Wq.seen, D, qDim);
+      const k = linear(h, D, M, D, Wk.seen, D, kvDim);
+      const v = linear(h, D, M, D, Wv.seen, D, kvDim);
+      const rope = (t: Float64Array, width: number) => {
+        for (let m = 0; m < M; m++) {
+          const pos = info[(infoOff + m) * 4 + 2];
+          for (let head = 0; head < width / hd; head++)
+            for (let d = 0; d < half; d++) {
+              const i = m * width + head * hd + d;
+              const [x1, x2, cs, sn] = [t[i], t[i + half], cos[pos * half + d], sin[pos * half + d]];
+              t[i] = x1 * cs - x2 * sn;
+              t[i + half] = x2 * cs + x1 * sn;
+            }
+        }
+      };
+      rope(q, qDim);
+      rope(k, kvDim);
+      const withPrefix = (prefix: Float32Array, rows: Float64Array) => Float64Array.from([...prefix.subarray(0, rowOff * kvDim), ...rows]);
+
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, true, M, c.format);
+      const run = (read: number) =>
+        engine.runKernel({
+          family: "block",
+          spec,
+          params: [M, D, qDim, kvDim, 0, 0, { f32: eps }, infoOff, rowOff * kvDim, hd, 0, 0],
+          buffers: [x, normW, M * D * 4, Wq.bound, Wk.bound, Wv.bound, M * qDim * 4, k0, v0, info, cos, sin],
+          groups: blockGroups(spec, M),
+          read,
+        });
+      expectNear(f32(await run(3)), h, 1e-5, "h");
+      expectNear(f32(await run(7)), q, 1e-4, "q");
+      expectNear(f32(await run(8)), withPrefix(k0, k), 1e-4, "k");
+      expectNear(f32(await run(9)), withPrefix(v0, v), 1e-4, "v");
+    }),
+    { numRuns: 14 },
+  );
+}, slow);
+
+test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, x += a Wd^T", async () => {
+  if (!hasSubgroups()) return;
+  await fc.assert(
+    fc.asyncProperty(shapes, fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 12 }), async (c, ffFull0, cut) => {
+      const M = c.many ? 64 + c.M : c.M;
+      const D = 4 * c.D4, hd = 8 * c.hd8;
+      const g = Math.min(c.keep, c.kvFull);
+      const qDim = g * c.group * hd, qFull = c.kvFull * c.group * hd;
+      const ffFull = Math.ceil(ffFull0 / 4) * 4; // the model runs blocks only when the full width is a multiple of 4
+      const ff = Math.max(1, ffFull - cut); // kept width: any integer
+      const ldh = Math.ceil(ff / 4) * 4;
+      const eps = 1e-5;
+      const att = rand(M * qDim, c.seed);
+      const x0 = rand(M * D, c.seed + 1);
+      const normW = rand(D, c.seed + 2);
+      const Wo = weight(D, qFull, c.seed + 3, c.format);
+      const Wg = weight(ffFull, D, c.seed + 4, c.format);
+      const Wu = weight(ffFull, D, c.seed + 5, c.format);
+      const Wd = weight(D, ffFull, c.seed + 6, c.format);
+
+      const o = linear(att, qDim, M, qDim, Wo.seen, qFull, D);
+      const x1 = Float64Array.from(x0, (v, i) => v + o[i]);
+      const h = rmsnorm(x1, M, D, normW, eps);
+      const gate = linear(h, D, M, D, Wg.seen, D, ldh);
+      const up = linear(h, D, M, D, Wu.seen, D, ldh);
+      const a = new Float64Array(M * ldh);
+      for (let m = 0; m < M; m++) for (let n = 0; n < ff; n++) { const z = gate[m * ldh + n]; a[m * ldh + n] = (z / (1 + Math.exp(-z))) * up[m * ldh + n]; }
+      const d = linear(a, ldh, M, ldh, Wd.seen, ffFull, D);
+      const x2 = Float64Array.from(x1, (v, i) => v + d[i]);
+
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, false, M, c.format);
+      // a starts as NaN: every stored column, padding included, must be written.
+      const run = (read: number) =>
+        engine.runKernel({
+          family: "block",
+          spec,
+          params: [M, D, qDim, 0, ldh, ff, { f32: eps }, 0, 0, hd, qFull, ffFull],
+          buffers: [att, x0, normW, M * D * 4, Wo.bound, Wg.bound, Wu.bound, Wd.bound, new Float32Array(M * ldh).fill(NaN)],
+          groups: blockGroups(spec, M),
+          read,
+        });
+      expectNear(f32(await run(9)), a, 1e-4, "a");
+      expectNear(f32(await run(2)), x2, 1e-4, "x");
+    }),
+    { numRuns: 14 },
+  );
+}, slow);
+
+test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, grid over rows only", () => {
+  const caps = { subgroups: true, subgroupMaxSize: 8 };
+  expect(blockSpec(caps, true, 63, "f32")).toEqual({ PRE: true, L4: false, WG: 8, W16: false, WBF: false });
+  expect(blockSpec(caps, false, 64, "bf16")).toEqual({ PRE: false, L4: true, WG: 8, W16: true, WBF: true });
+  expect(blockSpec({ subgroups: true, subgroupMaxSize: 32 }, true, 1, "f16")).toMatchObject({ WG: 32, W16: true, WBF: false });
+  expect(blockGroups(blockSpec(caps, true, 256, "f32"), 256)).toEqual([8, 1, 1]);
+  expect(blockGroups(blockSpec(caps, true, 9, "f32"), 9)).toEqual([2, 1, 1]);
+  expect(() => blockGroups(blockSpec(caps, true, 40, "f32"), 8 * 65536)).toThrow(/65535/);
+});

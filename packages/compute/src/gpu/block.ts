@@ -1,0 +1,108 @@
+/**
+ * Row-local decoder-layer halves (kernels/block.wgsl) for CPU adapters: a layer becomes three dispatches
+ * (PRE: norm, q/k/v, RoPE; attention; POST: output projection, norm, SwiGLU MLP, residual adds) instead of
+ * eleven. On lavapipe every dispatch costs ~25-60 us of thread hand-offs whatever its size, which was a third
+ * of a stories260K forward (59 dispatches at B = 1, T = 256). The kernel spreads only rows over workgroups (32
+ * per workgroup), so it would starve a GPU: gpu/model.ts picks it on CPU adapters alone (see GpuModel).
+ */
+import type { Gpu } from "./device.ts";
+import { matmulCaps, type MatmulCaps } from "./kernels.ts";
+import type { Specialization } from "./template.ts";
+import { params, type Recorder } from "./recorder.ts";
+import type { LayerWeights, Matrix } from "./weights.ts";
+
+/** Storage buffers the PRE half binds (x, norm, h, Wq, Wk, Wv, q, k, v, tokInfo, cos, sin). */
+const PRE_STORAGE_BUFFERS = 12;
+const MAX_GROUPS = 65535;
+
+/** The formats the block kernel reads: one f32 or 16-bit format for all seven matrices. */
+function blockFormat(w: LayerWeights): "f32" | "bf16" | "f16" | null {
+  const ms: Matrix[] = [w.q, w.k, w.v, w.o, w.gate, w.up, w.down];
+  const f = w.q.format ?? "f32";
+  if (f === "q8_0" || ms.some((m) => (m.format ?? "f32") !== f)) return null;
+  return f;
+}
+
+/**
+ * Whether a layer can run as block halves on this device: subgroups of at least 8, 12 storage buffers per stage,
+ * every matrix in one chunk and one f32/bf16/f16 format, and the widths the kernel's vec4 loads need (hidden
+ * size, head dim / 2 and the MLP's full width multiples of 4).
+ * @example
+ * canRunBlocks(gpu, model.weights.layers[0], 64, 8) // true for stories260K on lavapipe
+ */
+export function canRunBlocks(gpu: Gpu, w: LayerWeights, hiddenSize: number, headDim: number): boolean {
+  const caps = matmulCaps(gpu.device);
+  const ms: Matrix[] = [w.q, w.k, w.v, w.o, w.gate, w.up, w.down];
+  return (
+    caps.subgroups &&
+    gpu.device.limits.maxStorageBuffersPerShaderStage >= PRE_STORAGE_BUFFERS &&
+    blockFormat(w) !== null &&
+    ms.every((m) => m.chunks.length === 1) &&
+    hiddenSize % 4 === 0 &&
+    headDim % 8 === 0 &&
+    w.gate.rows % 4 === 0 &&
+    w.gate.rows === w.up.rows &&
+    w.o.cols % 4 === 0 &&
+    w.down.cols % 4 === 0
+  );
+}
+
+/**
+ * Block specialisation: PRE or POST half, 4 rows per invocation from 64 rows (1 below, so a few rows still make
+ * several workgroups), the workgroup one subgroup wide, W16/WBF for 16-bit weights.
+ * @example
+ * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, true, 256, "f32") // { PRE: true, L4: true, WG: 8, W16: false, WBF: false }
+ */
+export function blockSpec(caps: MatmulCaps, pre: boolean, M: number, format: "f32" | "bf16" | "f16"): Specialization {
+  const WG = Math.min(64, Math.max(8, caps.subgroupMaxSize));
+  return { PRE: pre, L4: M >= 64, WG, W16: format !== "f32", WBF: format === "bf16" };
+}
+
+/** Workgroup grid of a block dispatch over M rows (WG or 4 WG rows per workgroup). */
+export function blockGroups(spec: Specialization, M: number): [number, number, number] {
+  const rows = Number(spec.WG) * (spec.L4 ? 4 : 1);
+  const groups = Math.ceil(M / rows);
+  if (groups > MAX_GROUPS) throw new Error(`layer block over ${M} rows needs ${groups} workgroups, above ${MAX_GROUPS}`);
+  return [groups, 1, 1];
+}
+
+/** Shapes of one layer's halves: M rows, q/kv widths, the kept MLP width ff and its zero-padded stride ldh. */
+export interface BlockShape {
+  M: number;
+  D: number;
+  qDim: number;
+  kvDim: number;
+  headDim: number;
+  eps: number;
+  /** tokInfo row of the first of the M rows. */
+  infoOff: number;
+  /** Element where row 0's keys/values go in k and v (a KV cache's row offset times kvDim). */
+  kvOff: number;
+  ff: number;
+  ldh: number;
+}
+
+function blockParams(s: BlockShape, w: LayerWeights): ArrayBuffer {
+  return params(s.M, s.D, s.qDim, s.kvDim, s.ldh, s.ff, { f32: s.eps }, s.infoOff, s.kvOff, s.headDim, w.o.cols, w.down.cols);
+}
+
+/**
+ * Record PRE: h = RMSNorm(x) (attnNorm), q [M, qDim], k and v [.., kvDim] from element kvOff, RoPE on q and k.
+ * @example
+ * encodeBlockPre(rec, shape, w, { x, h, q, k, v, info, cos, sin });
+ */
+export function encodeBlockPre(rec: Recorder, s: BlockShape, w: LayerWeights, b: { x: GPUBuffer; h: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; info: GPUBuffer; cos: GPUBuffer; sin: GPUBuffer }): void {
+  const spec = blockSpec(matmulCaps(rec.gpu.device), true, s.M, blockFormat(w)!);
+  const buffers = [b.x, w.attnNorm, b.h, w.q.chunks[0].buffer, w.k.chunks[0].buffer, w.v.chunks[0].buffer, b.q, b.k, b.v, b.info, b.cos, b.sin];
+  rec.dispatch("block", spec, blockParams(s, w), buffers, blockGroups(spec, s.M));
+}
+
+/**
+ * Record POST: x += att Wo^T; h = RMSNorm(x) (mlpNorm); a [M, ldh] = silu(h Wg^T) * (h Wu^T) (0 past ff);
+ * x += a Wd^T.
+ */
+export function encodeBlockPost(rec: Recorder, s: BlockShape, w: LayerWeights, b: { att: GPUBuffer; x: GPUBuffer; h: GPUBuffer; a: GPUBuffer }): void {
+  const spec = blockSpec(matmulCaps(rec.gpu.device), false, s.M, blockFormat(w)!);
+  const buffers = [b.att, b.x, w.mlpNorm, b.h, w.o.chunks[0].buffer, w.gate.chunks[0].buffer, w.up.chunks[0].buffer, w.down.chunks[0].buffer, b.a];
+  rec.dispatch("block", spec, blockParams(s, w), buffers, blockGroups(spec, s.M));
+}
