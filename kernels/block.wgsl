@@ -2,6 +2,8 @@
 // thread wake-ups whatever its size: a stories260K forward spent a third of its time between dispatches.
 //   PRE:  h = RMSNorm(x) * attnNorm;  q = h Wq^T;  k = h Wk^T;  v = h Wv^T;  RoPE on q and k.
 //   POST: x += att Wo^T;  h = RMSNorm(x) * mlpNorm;  a = silu(h Wg^T) * (h Wu^T);  x += a Wd^T.
+//   HEAD: h = RMSNorm(x) * norm;  logits = h lmHead^T, never stored: per row the log-softmax value of the target
+//         token and the argmax (lowest index on ties), as kernels/logsoftmax.wgsl computes them from stored logits.
 // Attention (kernels/attention.wgsl) runs between them: it is the only step that mixes rows.
 //   x, h: [M, D];  q, att: [M, qDim];  k, v: [rows, kvDim] written from element kvOff;  a: [M, ldh].
 // Weights are PyTorch Linear weights [out, in] with the elastic slices of kernels/matmul.wgsl (first rows, first
@@ -14,14 +16,19 @@
 // rows are spread over workgroups, so this suits a CPU with a few cores, not a GPU: gpu/model.ts uses it on CPU
 // adapters only. Needs D, qDim, kvDim, headDim / 2, the weights' row strides and kvOff to be multiples of 4.
 //
-// Specialisation: PRE (else POST), L4 (4 rows per invocation, else 1), WG (subgroup size), W16/WBF (16-bit weights).
+// Specialisation: one of PRE, POST, HEAD; L4 (4 rows per invocation, else 1), WG (subgroup size), W16/WBF (16-bit weights).
 enable subgroups;
 
+//#if HEAD
+// V output columns (the vocabulary), lmHead row stride ldw; rows read targets/write results from element outOff.
+struct Params { M: u32, D: u32, V: u32, ldw: u32, eps: f32, outOff: u32, _a: u32, _b: u32 }
+//#else
 struct Params {
   M: u32, D: u32, qDim: u32, kvDim: u32,
   ldh: u32, nValid: u32, eps: f32, infoOff: u32,
   kvOff: u32, headDim: u32, oLdw: u32, dLdw: u32,
 }
+//#endif
 @group(0) @binding(0) var<uniform> p: Params;
 
 //#if W16
@@ -31,45 +38,46 @@ fn halves(u: u32) -> vec2f { return vec2f(bitcast<f32>(u << 16u), bitcast<f32>(u
 //#else
 fn halves(u: u32) -> vec2f { return unpack2x16float(u); }
 //#endif
-fn unpackW(w: vec2u) -> vec4f { return vec4f(halves(w.x), halves(w.y)); }
+fn wv(w: vec2u) -> vec4f { return vec4f(halves(w.x), halves(w.y)); }
+alias WBlock = vec2u;
+//#else
+fn wv(w: vec4f) -> vec4f { return w; }
+alias WBlock = vec4f;
 //#endif
 
 //#if PRE
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
 @group(0) @binding(2) var<storage, read> normW: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> h: array<vec4f>;
-//#if W16
-@group(0) @binding(4) var<storage, read> W0: array<vec2u>; // q
-@group(0) @binding(5) var<storage, read> W1: array<vec2u>; // k
-@group(0) @binding(6) var<storage, read> W2: array<vec2u>; // v
-//#else
-@group(0) @binding(4) var<storage, read> W0: array<vec4f>;
-@group(0) @binding(5) var<storage, read> W1: array<vec4f>;
-@group(0) @binding(6) var<storage, read> W2: array<vec4f>;
-//#endif
+@group(0) @binding(4) var<storage, read> W0: array<WBlock>; // q
+@group(0) @binding(5) var<storage, read> W1: array<WBlock>; // k
+@group(0) @binding(6) var<storage, read> W2: array<WBlock>; // v
 @group(0) @binding(7) var<storage, read_write> qOut: array<vec4f>;
 @group(0) @binding(8) var<storage, read_write> kOut: array<vec4f>;
 @group(0) @binding(9) var<storage, read_write> vOut: array<vec4f>;
 @group(0) @binding(10) var<storage, read> tokInfo: array<vec4u>; // (kvStart, kvEnd, pos, prefixEnd): see attention.wgsl
 @group(0) @binding(11) var<storage, read> cosT: array<vec4f>; // [maxPos, headDim / 2], see rope.wgsl
 @group(0) @binding(12) var<storage, read> sinT: array<vec4f>;
-//#else
+//#endif
+//#if POST
 @group(0) @binding(1) var<storage, read> att: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read> normW: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> h: array<vec4f>;
-//#if W16
-@group(0) @binding(5) var<storage, read> W0: array<vec2u>; // o
-@group(0) @binding(6) var<storage, read> W1: array<vec2u>; // gate
-@group(0) @binding(7) var<storage, read> W2: array<vec2u>; // up
-@group(0) @binding(8) var<storage, read> W3: array<vec2u>; // down
-//#else
-@group(0) @binding(5) var<storage, read> W0: array<vec4f>;
-@group(0) @binding(6) var<storage, read> W1: array<vec4f>;
-@group(0) @binding(7) var<storage, read> W2: array<vec4f>;
-@group(0) @binding(8) var<storage, read> W3: array<vec4f>;
-//#endif
+@group(0) @binding(5) var<storage, read> W0: array<WBlock>; // o
+@group(0) @binding(6) var<storage, read> W1: array<WBlock>; // gate
+@group(0) @binding(7) var<storage, read> W2: array<WBlock>; // up
+@group(0) @binding(8) var<storage, read> W3: array<WBlock>; // down
 @group(0) @binding(9) var<storage, read_write> a: array<vec4f>;
+//#endif
+//#if HEAD
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+@group(0) @binding(2) var<storage, read> normW: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> h: array<vec4f>;
+@group(0) @binding(4) var<storage, read> W0: array<WBlock>; // lm head
+@group(0) @binding(5) var<storage, read> targets: array<u32>;
+@group(0) @binding(6) var<storage, read_write> logprob: array<f32>;
+@group(0) @binding(7) var<storage, read_write> argmax: array<u32>;
 //#endif
 
 const WG = {{WG}}u;
@@ -79,41 +87,28 @@ const WG = {{WG}}u;
 
 // Block i (4 values) of weight matrix `sel`.
 fn loadW(sel: u32, i: u32) -> vec4f {
-//#if W16
   switch sel {
-    case 0u: { return unpackW(W0[i]); }
-    case 1u: { return unpackW(W1[i]); }
-//#if PRE
-    default: { return unpackW(W2[i]); }
-//#else
-    case 2u: { return unpackW(W2[i]); }
-    default: { return unpackW(W3[i]); }
+//#if !HEAD
+    case 1u: { return wv(W1[i]); }
+    case 2u: { return wv(W2[i]); }
 //#endif
+//#if POST
+    case 3u: { return wv(W3[i]); }
+//#endif
+    default: { return wv(W0[i]); }
   }
-//#else
-  switch sel {
-    case 0u: { return W0[i]; }
-    case 1u: { return W1[i]; }
-//#if PRE
-    default: { return W2[i]; }
-//#else
-    case 2u: { return W2[i]; }
-    default: { return W3[i]; }
-//#endif
-  }
-//#endif
 }
 
-// Block i of activation `sel`: PRE reads h; POST reads att (0), h (1) or a (2).
+// Block i of activation `sel`: PRE and HEAD read h; POST reads att (0), h (1) or a (2).
 fn loadA(sel: u32, i: u32) -> vec4f {
-//#if PRE
-  return h[i];
-//#else
+//#if POST
   switch sel {
     case 0u: { return att[i]; }
     case 1u: { return h[i]; }
     default: { return a[i]; }
   }
+//#else
+  return h[i];
 //#endif
 }
 
@@ -166,6 +161,7 @@ fn rowStarts(m: vec4u, ld: u32) -> vec4u { return (min(m, vec4u(p.M - 1u)) * ld)
 // Row starts of W rows n0 + s + 8g (g = 0..3), clamped to the N rows in use.
 fn wRows(n0: u32, s: u32, N: u32, ldw: u32) -> vec4u { return (min(vec4u(n0 + s) + vec4u(0u, 8u, 16u, 24u), vec4u(N - 1u)) * ldw) >> vec4u(2u); }
 
+//#if !HEAD
 // out[(off + m * ld + n) / 4] for the first `groups` column groups of a tile row (8, or 4 for GLU rows): `sel`
 // picks the destination (see put). Written out, not looped over an array, so nothing is spilled.
 fn putRow(sel: u32, m: u32, n0: u32, N: u32, ld: u32, off: u32, r: Row, groups: u32) {
@@ -181,6 +177,7 @@ fn putRow(sel: u32, m: u32, n0: u32, N: u32, ld: u32, off: u32, r: Row, groups: 
   if (n0 + 24u < N) { put(sel, b + 6u, r.c6); }
   if (n0 + 28u < N) { put(sel, b + 7u, r.c7); }
 }
+//#endif
 
 // x row m (if it is one of the M) normalised into h (RMSNorm, as rmsnorm.wgsl).
 fn norm(m: u32) {
@@ -225,7 +222,8 @@ fn rope(m: u32) {
     }
   }
 }
-//#else
+//#endif
+//#if POST
 fn put(sel: u32, i: u32, v: vec4f) {
   switch sel {
     case 0u: { a[i] = v; }
@@ -244,6 +242,7 @@ fn gluRow(r: Row, n0: u32) -> Row {
 }
 //#endif
 
+//#if !HEAD
 // Store a tile's rows (rows m.x .. m.w of this invocation).
 fn putTile(sel: u32, m: vec4u, n0: u32, N: u32, ld: u32, off: u32, t: Tile) {
   putRow(sel, m.x, n0, N, ld, off, t.r0, 8u);
@@ -261,6 +260,7 @@ fn linear(as_: u32, lda: u32, K: u32, ws: u32, N: u32, ldw: u32, sel: u32, ld: u
     putTile(sel, m, n0, N, ld, off, tile(as_, ra, vec4u(ws), wRows(n0, s, N, ldw), K >> 2u));
   }
 }
+//#endif
 
 // Normalise this invocation's rows of x into h.
 fn normRows(m: vec4u) {
@@ -272,7 +272,7 @@ fn normRows(m: vec4u) {
 //#endif
 }
 
-//#if !PRE
+//#if POST
 // a [M, ldh] = the SwiGLU activation of h: tiles of 16 output columns, each from 16 gate rows (loads 0, 1) and
 // the same 16 up rows (loads 2, 3).
 fn glu(m: vec4u, s: u32) {
@@ -287,6 +287,49 @@ fn glu(m: vec4u, s: u32) {
     putRow(0u, m.w, n0, p.ldh, p.ldh, 0u, gluRow(t.r3, n0), 4u);
 //#endif
   }
+}
+//#endif
+
+//#if HEAD
+// One row's running log-softmax over the columns seen so far: max mx, sum of exp(logit - mx), argmax (value,
+// index) and the tgt's logit.
+struct Stat { mx: f32, sum: f32, best: f32, bestI: u32, tl: f32 }
+const NEG = -3.4e38;
+
+// Columns n .. n + 3 (logits v; those at or past V are not columns) into s, in index order (strict >: the lowest
+// index wins ties, as torch.argmax). The running sum is rescaled once per 4 columns.
+fn see4(st: Stat, v: vec4f, n: u32, tgt: u32) -> Stat {
+  var s = st;
+  let ok = vec4u(n) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.V);
+  let w = select(vec4f(NEG), v, ok);
+  if (w.x > s.best) { s.best = w.x; s.bestI = n; }
+  if (w.y > s.best) { s.best = w.y; s.bestI = n + 1u; }
+  if (w.z > s.best) { s.best = w.z; s.bestI = n + 2u; }
+  if (w.w > s.best) { s.best = w.w; s.bestI = n + 3u; }
+  let mNew = max(s.mx, max(max(w.x, w.y), max(w.z, w.w)));
+  let e = select(vec4f(0.0), exp(w - vec4f(mNew)), ok);
+  s.sum = s.sum * exp(s.mx - mNew) + e.x + e.y + e.z + e.w;
+  s.mx = mNew;
+  if (tgt >= n && tgt < n + 4u) { s.tl = v[tgt - n]; }
+  return s;
+}
+
+fn seeRow(st: Stat, r: Row, n0: u32, tgt: u32) -> Stat {
+  var s = see4(st, r.c0, n0, tgt);
+  s = see4(s, r.c1, n0 + 4u, tgt);
+  s = see4(s, r.c2, n0 + 8u, tgt);
+  s = see4(s, r.c3, n0 + 12u, tgt);
+  s = see4(s, r.c4, n0 + 16u, tgt);
+  s = see4(s, r.c5, n0 + 20u, tgt);
+  s = see4(s, r.c6, n0 + 24u, tgt);
+  return see4(s, r.c7, n0 + 28u, tgt);
+}
+
+// Row m's results: log p(tgt) (rows whose tgt is >= V have none) and the argmax.
+fn finish(m: u32, tgt: u32, s: Stat) {
+  if (m >= p.M) { return; }
+  if (tgt < p.V) { logprob[p.outOff + m] = s.tl - s.mx - log(s.sum); }
+  argmax[p.outOff + m] = s.bestI;
 }
 //#endif
 
@@ -312,10 +355,42 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   rope(m.z);
   rope(m.w);
 //#endif
-//#else
+//#endif
+//#if POST
   linear(0u, p.qDim, p.qDim, 0u, p.D, p.oLdw, 1u, p.D, 0u, m, s); // x += att Wo^T
   normRows(m);
   glu(m, s);
   linear(2u, p.ldh, p.ldh, 3u, p.D, p.dLdw, 1u, p.D, 0u, m, s); // x += a Wd^T
+//#endif
+//#if HEAD
+  normRows(m);
+  let ra = rowStarts(m, p.D);
+  let mt = min(m, vec4u(p.M - 1u)) + vec4u(p.outOff);
+  let t0 = targets[mt.x];
+  let none = Stat(NEG, 0.0, NEG, 0u, 0.0);
+  var s0 = none;
+//#if L4
+  let t1 = targets[mt.y];
+  let t2 = targets[mt.z];
+  let t3 = targets[mt.w];
+  var s1 = none;
+  var s2 = none;
+  var s3 = none;
+//#endif
+  for (var n0 = 0u; n0 < p.V; n0 += 32u) {
+    let t = tile(0u, ra, vec4u(0u), wRows(n0, s, p.V, p.ldw), p.D >> 2u);
+    s0 = seeRow(s0, t.r0, n0, t0);
+//#if L4
+    s1 = seeRow(s1, t.r1, n0, t1);
+    s2 = seeRow(s2, t.r2, n0, t2);
+    s3 = seeRow(s3, t.r3, n0, t3);
+//#endif
+  }
+  finish(m.x, t0, s0);
+//#if L4
+  finish(m.y, t1, s1);
+  finish(m.z, t2, s2);
+  finish(m.w, t3, s3);
+//#endif
 //#endif
 }

@@ -128,7 +128,7 @@ test("block PRE: RMSNorm, q/k/v of kept heads, RoPE at each row's position, keys
       rope(k, kvDim);
       const withPrefix = (prefix: Float32Array, rows: Float64Array) => Float64Array.from([...prefix.subarray(0, rowOff * kvDim), ...rows]);
 
-      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, true, M, c.format);
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", M, c.format);
       const run = (read: number) =>
         engine.runKernel({
           family: "block",
@@ -177,7 +177,7 @@ test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, 
       const d = linear(a, ldh, M, ldh, Wd.seen, ffFull, D);
       const x2 = Float64Array.from(x1, (v, i) => v + d[i]);
 
-      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, false, M, c.format);
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "post", M, c.format);
       // a starts as NaN: every stored column, padding included, must be written.
       const run = (read: number) =>
         engine.runKernel({
@@ -195,12 +195,69 @@ test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, 
   );
 }, slow);
 
+test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax (lowest index on ties), logits never stored", async () => {
+  if (!hasSubgroups()) return;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({ many: fc.boolean(), M: fc.integer({ min: 1, max: 40 }), D4: fc.integer({ min: 1, max: 18 }), V: fc.integer({ min: 1, max: 150 }), pad4: fc.integer({ min: 0, max: 2 }), outOff: fc.integer({ min: 0, max: 3 }), ties: fc.boolean(), format: fc.constantFrom<Format>("f32", "bf16", "f16"), seed: fc.integer({ min: 1, max: 1 << 30 }) }),
+      async (c) => {
+        const M = c.many ? 64 + c.M : c.M;
+        const D = 4 * c.D4, ldw = D + 4 * c.pad4, V = c.V, eps = 1e-5;
+        const x = rand(M * D, c.seed);
+        const normW = rand(D, c.seed + 1);
+        // With ties, rows of W repeat (every third row equals the one before), so equal logits must pick the lower index.
+        const W = weight(V, ldw, c.seed + 2, c.format, 2);
+        if (c.ties) {
+          const per = c.format === "f32" ? ldw : ldw / 2; // elements per row of the bound array
+          for (let n = 2; n < V; n += 3) {
+            W.bound.copyWithin(n * per, (n - 1) * per, n * per);
+            W.seen.copyWithin(n * ldw, (n - 1) * ldw, n * ldw);
+          }
+        }
+        // Targets: in range, out of range (no log-prob: the initial value stays), after outOff.
+        const targets = new Uint32Array(c.outOff + M).map((_, i) => (i % 5 === 4 ? V + (i % 3) : (i * 7 + c.seed) % V));
+        const h = rmsnorm(x, M, D, normW, eps);
+        const logits = linear(h, D, M, D, W.seen, ldw, V);
+        const wantLp = rand(c.outOff + M, c.seed + 3), wantAm = new Uint32Array(c.outOff + M).fill(7777);
+        const lp0 = Float32Array.from(wantLp), am0 = Uint32Array.from(wantAm);
+        for (let m = 0; m < M; m++) {
+          const row = logits.subarray(m * V, (m + 1) * V);
+          let best = 0;
+          for (let n = 1; n < V; n++) if (row[n] > row[best]) best = n;
+          const mx = row[best];
+          let sum = 0;
+          for (let n = 0; n < V; n++) sum += Math.exp(row[n] - mx);
+          const t = targets[c.outOff + m];
+          if (t < V) wantLp[c.outOff + m] = row[t] - mx - Math.log(sum);
+          wantAm[c.outOff + m] = best;
+        }
+        const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "head", M, c.format);
+        const run = (read: number) =>
+          engine.runKernel({ family: "block", spec, params: [M, D, V, ldw, { f32: eps }, c.outOff, 0, 0], buffers: [x, normW, M * D * 4, W.bound, targets, lp0, am0], groups: blockGroups(spec, M), read });
+        expectNear(f32(await run(6)), wantLp, 1e-4, "logprob");
+        const amBytes = await run(7);
+        const am = new Uint32Array(amBytes.buffer, amBytes.byteOffset, amBytes.byteLength / 4);
+        if (c.ties) expect(Array.from(am)).toEqual(Array.from(wantAm));
+        else {
+          // Without forced ties, f32 rounding may reorder logits closer than 1e-5; then either index is right.
+          for (let i = 0; i < am.length; i++) {
+            if (am[i] === wantAm[i]) continue;
+            const m = i - c.outOff;
+            if (m < 0 || Math.abs(logits[m * V + am[i]] - logits[m * V + wantAm[i]]) > 1e-5) throw new Error(`argmax row ${m}: ${am[i]} != ${wantAm[i]}`);
+          }
+        }
+      },
+    ),
+    { numRuns: 14 },
+  );
+}, slow);
+
 test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, grid over rows only", () => {
   const caps = { subgroups: true, subgroupMaxSize: 8 };
-  expect(blockSpec(caps, true, 63, "f32")).toEqual({ PRE: true, L4: false, WG: 8, W16: false, WBF: false });
-  expect(blockSpec(caps, false, 64, "bf16")).toEqual({ PRE: false, L4: true, WG: 8, W16: true, WBF: true });
-  expect(blockSpec({ subgroups: true, subgroupMaxSize: 32 }, true, 1, "f16")).toMatchObject({ WG: 32, W16: true, WBF: false });
-  expect(blockGroups(blockSpec(caps, true, 256, "f32"), 256)).toEqual([8, 1, 1]);
-  expect(blockGroups(blockSpec(caps, true, 9, "f32"), 9)).toEqual([2, 1, 1]);
-  expect(() => blockGroups(blockSpec(caps, true, 40, "f32"), 8 * 65536)).toThrow(/65535/);
+  expect(blockSpec(caps, "pre", 63, "f32")).toEqual({ PRE: true, POST: false, HEAD: false, L4: false, WG: 8, W16: false, WBF: false });
+  expect(blockSpec(caps, "post", 64, "bf16")).toEqual({ PRE: false, POST: true, HEAD: false, L4: true, WG: 8, W16: true, WBF: true });
+  expect(blockSpec({ subgroups: true, subgroupMaxSize: 32 }, "head", 1, "f16")).toMatchObject({ HEAD: true, WG: 32, W16: true, WBF: false });
+  expect(blockGroups(blockSpec(caps, "pre", 256, "f32"), 256)).toEqual([8, 1, 1]);
+  expect(blockGroups(blockSpec(caps, "pre", 9, "f32"), 9)).toEqual([2, 1, 1]);
+  expect(() => blockGroups(blockSpec(caps, "pre", 40, "f32"), 8 * 65536)).toThrow(/65535/);
 });

@@ -133,7 +133,7 @@ describe("stories260K generation", () => {
     });
   }
 
-  test("on a CPU adapter layers run as row-local blocks by default (3 dispatches a layer), else as separate kernels", async () => {
+  test("on a CPU adapter layers and the scoring head run as row-local blocks by default (3 dispatches a layer), else as separate kernels", async () => {
     const cpu = /llvmpipe|lavapipe|swiftshader/i.test(`${engine.info.vendor} ${engine.info.architecture} ${engine.info.description}`);
     const dir = join(shared, "models/stories260K-hf");
     const kernels = async (options: { blocks?: boolean }) => {
@@ -148,8 +148,9 @@ describe("stories260K generation", () => {
     expect(separate).not.toContain("block");
     expect(separate).toContain("rope");
     if (!cpu || !engine.info.features.includes("subgroups")) return;
-    expect(byDefault.filter((k) => k === "block").length).toBe(2 * 5);
+    expect(byDefault.filter((k) => k === "block").length).toBe(2 * 5 + 1); // PRE and POST per layer, HEAD
     expect(byDefault).not.toContain("rope");
+    expect(byDefault).not.toContain("logsoftmax");
     expect(byDefault.length).toBeLessThan(separate.length / 2);
   });
 

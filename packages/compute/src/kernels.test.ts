@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
-import { attentionGroups, attentionSpec, logsoftmaxGroups, logsoftmaxSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./gpu/kernels.ts";
+import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./gpu/kernels.ts";
 
 let engine: Engine;
 beforeAll(async () => {
@@ -316,10 +316,23 @@ test("embedding gather from a row chunk ignores ids outside the chunk", async ()
         const r = ids[idOff + m];
         if (r >= rowStart && r < rowEnd) for (let d = 0; d < D; d++) want[m * D + d] = table[(r - rowStart) * D + d];
       }
-      const out = f32(await engine.runKernel({ family: "embedding", spec: {}, params: [M, D, rowStart, rowEnd, idOff, 0, 0, 0], buffers: [ids, table, init], groups: [Math.ceil(D / 64), M, 1], read: 3 }));
+      const out = f32(await engine.runKernel({ family: "embedding", spec: {}, params: [M, D, rowStart, rowEnd, idOff, 0, 0, 0], buffers: [ids, table, init], groups: embeddingGroups(M, D), read: 3 }));
       expect(Array.from(out)).toEqual(Array.from(want));
     }),
     runs,
+  );
+});
+
+test("embedding grid: one flat index over x, then y past 65535 workgroups, covering every element once", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1 << 20 }), fc.integer({ min: 1, max: 8192 }), (M, D) => {
+      const [x, y, z] = embeddingGroups(M, D);
+      expect(z).toBe(1);
+      expect(x).toBeLessThanOrEqual(65535);
+      expect(y).toBeLessThanOrEqual(65535);
+      expect(x * y * 256).toBeGreaterThanOrEqual(M * D); // every element has an invocation
+      expect((x * y - Math.max(x, y)) * 256).toBeLessThan(M * D); // and no whole row of workgroups is spare
+    }),
   );
 });
 

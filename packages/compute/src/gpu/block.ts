@@ -1,7 +1,8 @@
 /**
  * Row-local decoder-layer halves (kernels/block.wgsl) for CPU adapters: a layer becomes three dispatches
  * (PRE: norm, q/k/v, RoPE; attention; POST: output projection, norm, SwiGLU MLP, residual adds) instead of
- * eleven. On lavapipe every dispatch costs ~25-60 us of thread hand-offs whatever its size, which was a third
+ * eleven, and the scoring head (final norm, lm head, log-softmax of the targets, argmax) one instead of three,
+ * without ever storing logits. On lavapipe every dispatch costs ~25-60 us of thread hand-offs whatever its size, which was a third
  * of a stories260K forward (59 dispatches at B = 1, T = 256). The kernel spreads only rows over workgroups (32
  * per workgroup), so it would starve a GPU: gpu/model.ts picks it on CPU adapters alone (see GpuModel).
  */
@@ -51,11 +52,11 @@ export function canRunBlocks(gpu: Gpu, w: LayerWeights, hiddenSize: number, head
  * Block specialisation: PRE or POST half, 4 rows per invocation from 64 rows (1 below, so a few rows still make
  * several workgroups), the workgroup one subgroup wide, W16/WBF for 16-bit weights.
  * @example
- * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, true, 256, "f32") // { PRE: true, L4: true, WG: 8, W16: false, WBF: false }
+ * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", 256, "f32") // { PRE: true, POST: false, HEAD: false, L4: true, WG: 8, W16: false, WBF: false }
  */
-export function blockSpec(caps: MatmulCaps, pre: boolean, M: number, format: "f32" | "bf16" | "f16"): Specialization {
+export function blockSpec(caps: MatmulCaps, part: "pre" | "post" | "head", M: number, format: "f32" | "bf16" | "f16"): Specialization {
   const WG = Math.min(64, Math.max(8, caps.subgroupMaxSize));
-  return { PRE: pre, L4: M >= 64, WG, W16: format !== "f32", WBF: format === "bf16" };
+  return { PRE: part === "pre", POST: part === "post", HEAD: part === "head", L4: M >= 64, WG, W16: format !== "f32", WBF: format === "bf16" };
 }
 
 /** Workgroup grid of a block dispatch over M rows (WG or 4 WG rows per workgroup). */
@@ -92,7 +93,7 @@ function blockParams(s: BlockShape, w: LayerWeights): ArrayBuffer {
  * encodeBlockPre(rec, shape, w, { x, h, q, k, v, info, cos, sin });
  */
 export function encodeBlockPre(rec: Recorder, s: BlockShape, w: LayerWeights, b: { x: GPUBuffer; h: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; info: GPUBuffer; cos: GPUBuffer; sin: GPUBuffer }): void {
-  const spec = blockSpec(matmulCaps(rec.gpu.device), true, s.M, blockFormat(w)!);
+  const spec = blockSpec(matmulCaps(rec.gpu.device), "pre", s.M, blockFormat(w)!);
   const buffers = [b.x, w.attnNorm, b.h, w.q.chunks[0].buffer, w.k.chunks[0].buffer, w.v.chunks[0].buffer, b.q, b.k, b.v, b.info, b.cos, b.sin];
   rec.dispatch("block", spec, blockParams(s, w), buffers, blockGroups(spec, s.M));
 }
@@ -102,7 +103,25 @@ export function encodeBlockPre(rec: Recorder, s: BlockShape, w: LayerWeights, b:
  * x += a Wd^T.
  */
 export function encodeBlockPost(rec: Recorder, s: BlockShape, w: LayerWeights, b: { att: GPUBuffer; x: GPUBuffer; h: GPUBuffer; a: GPUBuffer }): void {
-  const spec = blockSpec(matmulCaps(rec.gpu.device), false, s.M, blockFormat(w)!);
+  const spec = blockSpec(matmulCaps(rec.gpu.device), "post", s.M, blockFormat(w)!);
   const buffers = [b.att, b.x, w.mlpNorm, b.h, w.o.chunks[0].buffer, w.gate.chunks[0].buffer, w.up.chunks[0].buffer, w.down.chunks[0].buffer, b.a];
   rec.dispatch("block", spec, blockParams(s, w), buffers, blockGroups(spec, s.M));
+}
+
+/** Whether the scoring head can run as one HEAD block: the block kernel's device needs, lm head in one chunk, f32/16-bit. */
+export function canRunHead(gpu: Gpu, lmHead: Matrix, hiddenSize: number): boolean {
+  return matmulCaps(gpu.device).subgroups && lmHead.format !== "q8_0" && lmHead.chunks.length === 1 && hiddenSize % 4 === 0 && lmHead.cols % 4 === 0;
+}
+
+/**
+ * Record HEAD over M rows of x [M, D]: h = RMSNorm(x) (norm), logits = h lmHead^T (never stored); writes
+ * logprob[outOff + m] = log p(targets[outOff + m]) (when the target is < V) and argmax[outOff + m].
+ * @example
+ * encodeHead(rec, { M, D, V, eps, outOff: 0 }, weights.norm, weights.lmHead, { x, h, targets, logprob, argmax });
+ */
+export function encodeHead(rec: Recorder, s: { M: number; D: number; V: number; eps: number; outOff: number }, norm: GPUBuffer, lmHead: Matrix, b: { x: GPUBuffer; h: GPUBuffer; targets: GPUBuffer; logprob: GPUBuffer; argmax: GPUBuffer }): void {
+  const format = lmHead.format === "bf16" || lmHead.format === "f16" ? lmHead.format : "f32";
+  const spec = blockSpec(matmulCaps(rec.gpu.device), "head", s.M, format);
+  const p = params(s.M, s.D, s.V, lmHead.cols, { f32: s.eps }, s.outOff, 0, 0);
+  rec.dispatch("block", spec, p, [b.x, norm, b.h, lmHead.chunks[0].buffer, b.targets, b.logprob, b.argmax], blockGroups(spec, s.M));
 }

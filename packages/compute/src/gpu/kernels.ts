@@ -212,6 +212,20 @@ export function ropeGroups(spec: Specialization, M: number): [number, number, nu
   return [Math.ceil(groups / y), y, 1];
 }
 
+/**
+ * Workgroup grid of a row gather (kernels/embedding.wgsl) of M rows of D values: M * D invocations in one flat
+ * index, 256 per workgroup, over x then y.
+ * @example
+ * embeddingGroups(256, 64) // [64, 1, 1]
+ */
+export function embeddingGroups(M: number, D: number): [number, number, number] {
+  const groups = Math.ceil((M * D) / 256);
+  if (groups <= MAX_GROUPS) return [groups, 1, 1];
+  const y = Math.ceil(groups / MAX_GROUPS);
+  if (y > MAX_GROUPS) throw new Error(`gather of ${M} rows x ${D} values needs more than ${MAX_GROUPS} x ${MAX_GROUPS} workgroups`);
+  return [Math.ceil(groups / y), y, 1];
+}
+
 /** SwiGLU specialisation (kernels/swiglu.wgsl): VEC4 when the element count is a multiple of 4. */
 export function swigluSpec(n: number): Specialization {
   return { VEC4: n % 4 === 0 };

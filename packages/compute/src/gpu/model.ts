@@ -10,9 +10,9 @@
  */
 import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@nas/model";
 import type { Gpu } from "./device.ts";
-import { attentionGroups, attentionSpec, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
+import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
 import { canFuseGlu, encodeGlu, encodeLinear } from "./linear.ts";
-import { canRunBlocks, encodeBlockPost, encodeBlockPre, type BlockShape } from "./block.ts";
+import { canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeHead, type BlockShape } from "./block.ts";
 import { isCpuAdapter } from "./priority.ts";
 import { grid, params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
@@ -110,6 +110,8 @@ export class GpuModel {
   readonly fusedMlp: boolean;
   /** Per layer: runs as row-local block halves (see ModelOptions.blocks). */
   readonly blockLayers: boolean[];
+  /** Scores (final norm, lm head, log-softmax, argmax) run as one HEAD block (see ModelOptions.blocks). */
+  readonly blockHead: boolean;
 
   constructor(
     private gpu: Gpu,
@@ -123,6 +125,8 @@ export class GpuModel {
     const small = (w: LayerWeights) => [w.q, w.k, w.v, w.o, w.gate, w.up, w.down].reduce((n, m) => n + m.rows * m.cols, 0) <= BLOCK_DEFAULT_MAX_VALUES;
     const blocks = options.blocks ?? isCpuAdapter(gpu.info);
     this.blockLayers = this.weights.layers.map((w) => blocks && canRunBlocks(gpu, w, config.hiddenSize, config.headDim) && (options.blocks === true || small(w)));
+    const head = this.weights.lmHead;
+    this.blockHead = blocks && canRunHead(gpu, head, config.hiddenSize) && (options.blocks === true || head.rows * head.cols <= BLOCK_DEFAULT_MAX_VALUES);
     this.fusedMlp = this.weights.layers.every((w, l) => this.blockLayers[l] || canFuseGlu(w.gate, w.up));
     this.rec = new Recorder(gpu);
     this.invFreq = ropeInvFreq(config.rope, config.headDim);
@@ -243,7 +247,7 @@ export class GpuModel {
   private gather(ids: GPUBuffer, idOff: number, M: number, table: Matrix, out: GPUBuffer): void {
     for (const c of table.chunks) {
       const p = params(M, table.cols, c.rowStart, c.rowStart + c.rows, idOff, 0, 0, 0);
-      this.rec.dispatch("embedding", {}, p, [ids, c.buffer, out], grid(Math.ceil(table.cols / 64), M));
+      this.rec.dispatch("embedding", {}, p, [ids, c.buffer, out], embeddingGroups(M, table.cols));
     }
   }
 
@@ -409,9 +413,22 @@ export class GpuModel {
   }
 
   /** Log-softmax of each row's target and its argmax into s.logprob / s.argmax; returns what to read back. */
-  private encodeScores(s: Scratch, M: number): { buffer: GPUBuffer; offset: number; size: number }[] {
+  /**
+   * Final norm of x's M rows into s.h, then per row the log-prob of its target (s.targets) and the argmax into
+   * s.logprob / s.argmax: as one HEAD block where it runs (see blockHead), else norm, lm head and log-softmax.
+   */
+  private encodeScores(s: Scratch, x: GPUBuffer, M: number): { buffer: GPUBuffer; offset: number; size: number }[] {
     const V = this.config.vocabSize;
     const D = this.config.hiddenSize;
+    const reads = [
+      { buffer: s.logprob, offset: 0, size: M * F },
+      { buffer: s.argmax, offset: 0, size: M * F },
+    ];
+    if (this.blockHead) {
+      encodeHead(this.rec, { M, D, V, eps: this.config.rmsNormEps, outOff: 0 }, this.weights.norm, this.weights.lmHead, { x, h: s.h, targets: s.targets, logprob: s.logprob, argmax: s.argmax });
+      return reads;
+    }
+    this.rmsnorm(x, this.weights.norm, s.h, M);
     // Logits are produced in row chunks into one reused buffer and reduced right away, so [M, V] never
     // has to exist at once (4096 rows x 32000 vocab would be 500 MiB).
     const chunkRows = Math.max(1, Math.min(M, Math.floor(Math.min(this.gpu.info.limits.maxStorageBufferBindingSize, 64 << 20) / (V * F))));
@@ -422,10 +439,7 @@ export class GpuModel {
       const spec = logsoftmaxSpec(rows, V);
       this.rec.dispatch("logsoftmax", spec, params(rows, V, r, 0), [logits, s.targets, s.logprob, s.argmax], logsoftmaxGroups(spec, rows));
     }
-    return [
-      { buffer: s.logprob, offset: 0, size: M * F },
-      { buffer: s.argmax, offset: 0, size: M * F },
-    ];
+    return reads;
   }
 
   /**
@@ -516,8 +530,7 @@ export class GpuModel {
     const R = scored.length;
     const tail = R < M ? this.tail(scored, info) : undefined; // only the R scored rows need the last layer's outputs
     this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), tail);
-    this.rmsnorm(tail ? tail.x : s.x, this.weights.norm, s.h, R);
-    const [lp, am] = await this.rec.run(this.encodeScores(s, R));
+    const [lp, am] = await this.rec.run(this.encodeScores(s, tail ? tail.x : s.x, R));
     const logprob = new Float32Array(lp);
     const argmax = new Int32Array(am);
     return spans.map((g) => g.map(({ start, len }) => ({ logprobs: logprob.slice(start, start + len), argmax: argmax.slice(start, start + len) })));
@@ -566,8 +579,8 @@ export class GpuModel {
       }
     } else {
       this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
-      this.rmsnorm(s.x, this.weights.norm, s.h, M);
-      if (want.scores) reads.push(...this.encodeScores(s, M));
+      if (want.scores) reads.push(...this.encodeScores(s, s.x, M));
+      else this.rmsnorm(s.x, this.weights.norm, s.h, M);
       if (want.lastLogits) {
         const idxBuf = this.buffer("lastIdx", B * F);
         this.write(idxBuf, lastIdx);
