@@ -68,8 +68,13 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
 //#endif
   let h0 = wid.x * QH; // first query head
-  let r0 = (wid.y + wid.z * 65535u) * WG; // first row of the tile
-  if (r0 >= p.M) { return; } // uniform per workgroup
+  // Tiles in zigzag order (0, last, 1, last - 1, ...): causal tiles cost ~their index, and llvmpipe hands each of
+  // its threads one contiguous range of workgroups, so in plain order the thread with the late tiles did ~3/4 of
+  // the work while the other waited.
+  let tiles = (p.M + WG - 1u) / WG;
+  let k = wid.y + wid.z * 65535u;
+  if (k >= tiles) { return; } // uniform per workgroup
+  let r0 = select(tiles - 1u - k / 2u, k / 2u, k % 2u == 0u) * WG; // first row of the tile
   let m = min(r0 + lid.x, p.M - 1u); // rows past M compute row M-1 (every invocation takes part in shuffles)
   // The tile's keys: its rows' prefix ranges [first.x, last.w), then their own ranges from the first row's own
   // start (past what the prefix segment covered) to last.y. Two segments, so continuations packed after one
