@@ -663,23 +663,30 @@ export class GpuModel {
       caches.set(l, { k: this.buffer(`gen.k${l}`, total * kvDim * F), v: this.buffer(`gen.v${l}`, total * kvDim * F), rowOff: 0 });
     }
     const step = { ...s, info: infoBuf };
-    const logits = this.buffer("gen.logits", V * F);
+    // Greedy next token of one row of x into tokens[at]: the HEAD block, or norm, lm head and log-softmax's argmax.
+    // (No targets: noTargets holds NO_TARGET, so no log-prob is written.)
+    const next = (x: GPUBuffer, at: number) => {
+      if (this.blockHead) {
+        encodeHead(this.rec, { M: 1, D, V, eps: c.rmsNormEps, outOff: at }, this.weights.norm, this.weights.lmHead, { x, h: s.h, targets: noTargets, logprob: noLogprob, argmax: tokens });
+        return;
+      }
+      const logits = this.buffer("gen.logits", V * F);
+      this.rmsnorm(x, this.weights.norm, s.h, 1);
+      this.linear(s.h, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
+      this.rec.dispatch("logsoftmax", logsoftmaxSpec(1, V), params(1, V, at, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
+    };
 
     // Prompt: rows [0, P), keys/values into cache rows [0, P); next token -> tokens[P].
     // Only the last prompt row needs the last layer's outputs (the others' keys and values fill the cache).
     this.gather(tokens, 0, P, this.weights.embed, s.x);
     const tail = this.tail([P - 1], info);
     this.layers(step, P, 0, subnet, (l) => caches.get(l)!, tail);
-    this.rmsnorm(tail.x, this.weights.norm, s.h, 1);
-    this.linear(s.h, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
-    this.rec.dispatch("logsoftmax", logsoftmaxSpec(1, V), params(1, V, P, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
+    next(tail.x, P);
     // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
     for (let p = P; p < total - 1; p++) {
       this.gather(tokens, p, 1, this.weights.embed, s.x);
       this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }));
-      this.rmsnorm(s.x, this.weights.norm, s.h, 1);
-      this.linear(s.h, 0, D, 1, D, this.weights.lmHead, V, logits, 0, V, false);
-      this.rec.dispatch("logsoftmax", logsoftmaxSpec(1, V), params(1, V, p + 1, 0), [logits, noTargets, noLogprob, tokens], [1, 1, 1]);
+      next(s.x, p + 1);
     }
     const [data] = await this.rec.run([{ buffer: tokens, offset: P * F, size: maxNew * F }]);
     const out = Array.from(new Uint32Array(data));
