@@ -1,6 +1,7 @@
 // Row-local halves of a decoder layer, for CPU adapters (lavapipe), where every dispatch costs ~25-60 us of
 // thread wake-ups whatever its size: a stories260K forward spent a third of its time between dispatches.
 //   PRE:  h = RMSNorm(x) * attnNorm;  q = h Wq^T;  k = h Wk^T;  v = h Wv^T;  RoPE on q and k.
+//         With EMBED (the first kept layer), x is first gathered from the embedding table by token id.
 //   POST: x += att Wo^T;  h = RMSNorm(x) * mlpNorm;  a = silu(h Wg^T) * (h Wu^T);  x += a Wd^T.
 //   HEAD: h = RMSNorm(x) * norm;  logits = h lmHead^T, never stored: per row the log-softmax value of the target
 //         token and the argmax (lowest index on ties), as kernels/logsoftmax.wgsl computes them from stored logits.
@@ -16,7 +17,7 @@
 // rows are spread over workgroups, so this suits a CPU with a few cores, not a GPU: gpu/model.ts uses it on CPU
 // adapters only. Needs D, qDim, kvDim, headDim / 2, the weights' row strides and kvOff to be multiples of 4.
 //
-// Specialisation: one of PRE, POST, HEAD; L4 (4 rows per invocation, else 1), WG (subgroup size), W16/WBF (16-bit weights).
+// Specialisation: one of PRE (optionally EMBED), POST, HEAD; L4 (4 rows per invocation, else 1), WG (subgroup size), W16/WBF (16-bit weights).
 enable subgroups;
 
 //#if HEAD
@@ -27,6 +28,7 @@ struct Params {
   M: u32, D: u32, qDim: u32, kvDim: u32,
   ldh: u32, nValid: u32, eps: f32, infoOff: u32,
   kvOff: u32, headDim: u32, oLdw: u32, dLdw: u32,
+  idOff: u32, // EMBED: row m's token id is ids[idOff + m]
 }
 //#endif
 @group(0) @binding(0) var<uniform> p: Params;
@@ -46,7 +48,13 @@ alias WBlock = vec4f;
 //#endif
 
 //#if PRE
+//#if EMBED
+@group(0) @binding(1) var<storage, read_write> x: array<vec4f>;
+@group(0) @binding(13) var<storage, read> ids: array<u32>;
+@group(0) @binding(14) var<storage, read> table: array<vec4f>; // [vocab, D]
+//#else
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
+//#endif
 @group(0) @binding(2) var<storage, read> normW: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> h: array<vec4f>;
 @group(0) @binding(4) var<storage, read> W0: array<WBlock>; // q
@@ -200,6 +208,16 @@ fn put(sel: u32, i: u32, v: vec4f) {
 }
 
 
+//#if EMBED
+// x row m = the embedding of its token.
+fn embed(m: u32) {
+  if (m >= p.M) { return; }
+  let n = p.D >> 2u;
+  let src = ids[p.idOff + m] * n;
+  for (var d = 0u; d < n; d++) { x[m * n + d] = table[src + d]; }
+}
+//#endif
+
 // RoPE (HF rotate-half, see rope.wgsl) in place on the heads of q row m and k row m.
 fn rope(m: u32) {
   if (m >= p.M) { return; }
@@ -345,6 +363,14 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
   let s = sl & 7u;
 //#if PRE
+//#if EMBED
+  embed(m.x);
+//#if L4
+  embed(m.y);
+  embed(m.z);
+  embed(m.w);
+//#endif
+//#endif
   normRows(m);
   linear(0u, p.D, p.D, 0u, p.qDim, p.D, 0u, p.qDim, 0u, m, s);
   linear(0u, p.D, p.D, 1u, p.kvDim, p.D, 1u, p.kvDim, p.kvOff, m, s);

@@ -87,17 +87,22 @@ const shapes = fc.record({
   seed: fc.integer({ min: 1, max: 1 << 30 }),
 });
 
-test("block PRE: RMSNorm, q/k/v of kept heads, RoPE at each row's position, keys/values at a cache offset", async () => {
+test("block PRE: embedding gather (EMBED), RMSNorm, q/k/v of kept heads, RoPE at each row's position, keys/values at a cache offset", async () => {
   if (!hasSubgroups()) return; // the block kernel needs subgroups; model.ts never picks it without them
   await fc.assert(
-    fc.asyncProperty(shapes, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 }), async (c, rowOff, infoOff) => {
+    fc.asyncProperty(shapes, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 }), fc.boolean(), async (c, rowOff, infoOff, embed) => {
       const M = c.many ? 64 + c.M : c.M;
       const D = 4 * c.D4, hd = 8 * c.hd8, half = hd / 2;
       const g = Math.min(c.keep, c.kvFull);
       const qDim = g * c.group * hd, kvDim = g * hd;
       const qFull = c.kvFull * c.group * hd, kvFullDim = c.kvFull * hd;
       const eps = 1e-5;
-      const x = rand(M * D, c.seed);
+      // EMBED: x starts as garbage and is gathered from a table by token ids[idOff + m].
+      const vocab = 11, idOff = 2;
+      const table = rand(vocab * D, c.seed + 9);
+      const ids = new Uint32Array(idOff + M).map((_, i) => (i * 5 + c.seed) % vocab);
+      const x0 = rand(M * D, c.seed);
+      const x = embed ? Float32Array.from({ length: M * D }, (_, i) => table[ids[idOff + Math.floor(i / D)] * D + (i % D)]) : x0;
       const normW = rand(D, c.seed + 1);
       const [Wq, Wk, Wv] = [qFull, kvFullDim, kvFullDim].map((rows, i) => weight(rows, D, c.seed + 2 + i, c.format));
       const maxPos = 50;
@@ -128,16 +133,17 @@ test("block PRE: RMSNorm, q/k/v of kept heads, RoPE at each row's position, keys
       rope(k, kvDim);
       const withPrefix = (prefix: Float32Array, rows: Float64Array) => Float64Array.from([...prefix.subarray(0, rowOff * kvDim), ...rows]);
 
-      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", M, c.format);
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", M, c.format, embed);
       const run = (read: number) =>
         engine.runKernel({
           family: "block",
           spec,
-          params: [M, D, qDim, kvDim, 0, 0, { f32: eps }, infoOff, rowOff * kvDim, hd, 0, 0],
-          buffers: [x, normW, M * D * 4, Wq.bound, Wk.bound, Wv.bound, M * qDim * 4, k0, v0, info, cos, sin],
+          params: [M, D, qDim, kvDim, 0, 0, { f32: eps }, infoOff, rowOff * kvDim, hd, 0, 0, idOff],
+          buffers: [x0, normW, M * D * 4, Wq.bound, Wk.bound, Wv.bound, M * qDim * 4, k0, v0, info, cos, sin, ...(embed ? [ids, table] : [])],
           groups: blockGroups(spec, M),
           read,
         });
+      if (embed) expectNear(f32(await run(1)), x, 0, "x");
       expectNear(f32(await run(3)), h, 1e-5, "h");
       expectNear(f32(await run(7)), q, 1e-4, "q");
       expectNear(f32(await run(8)), withPrefix(k0, k), 1e-4, "k");
@@ -183,7 +189,7 @@ test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, 
         engine.runKernel({
           family: "block",
           spec,
-          params: [M, D, qDim, 0, ldh, ff, { f32: eps }, 0, 0, hd, qFull, ffFull],
+          params: [M, D, qDim, 0, ldh, ff, { f32: eps }, 0, 0, hd, qFull, ffFull, 0],
           buffers: [att, x0, normW, M * D * 4, Wo.bound, Wg.bound, Wu.bound, Wd.bound, new Float32Array(M * ldh).fill(NaN)],
           groups: blockGroups(spec, M),
           read,
@@ -254,8 +260,9 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
 
 test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, grid over rows only", () => {
   const caps = { subgroups: true, subgroupMaxSize: 8 };
-  expect(blockSpec(caps, "pre", 63, "f32")).toEqual({ PRE: true, POST: false, HEAD: false, L4: false, WG: 8, W16: false, WBF: false });
-  expect(blockSpec(caps, "post", 64, "bf16")).toEqual({ PRE: false, POST: true, HEAD: false, L4: true, WG: 8, W16: true, WBF: true });
+  expect(blockSpec(caps, "pre", 63, "f32")).toEqual({ PRE: true, EMBED: false, POST: false, HEAD: false, L4: false, WG: 8, W16: false, WBF: false });
+  expect(blockSpec(caps, "pre", 63, "f32", true)).toMatchObject({ PRE: true, EMBED: true });
+  expect(blockSpec(caps, "post", 64, "bf16", true)).toEqual({ PRE: false, EMBED: false, POST: true, HEAD: false, L4: true, WG: 8, W16: true, WBF: true });
   expect(blockSpec({ subgroups: true, subgroupMaxSize: 32 }, "head", 1, "f16")).toMatchObject({ HEAD: true, WG: 32, W16: true, WBF: false });
   expect(blockGroups(blockSpec(caps, "pre", 256, "f32"), 256)).toEqual([8, 1, 1]);
   expect(blockGroups(blockSpec(caps, "pre", 9, "f32"), 9)).toEqual([2, 1, 1]);

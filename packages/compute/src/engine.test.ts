@@ -151,6 +151,8 @@ describe("stories260K generation", () => {
     expect(byDefault.filter((k) => k === "block").length).toBe(2 * 5 + 1); // PRE and POST per layer, HEAD
     expect(byDefault).not.toContain("rope");
     expect(byDefault).not.toContain("logsoftmax");
+    expect(byDefault).not.toContain("embedding"); // gathered by the first layer's PRE block
+    expect(byDefault.length).toBe(1 + 5 * 3); // per layer PRE, attention, POST; then HEAD
     expect(byDefault.length).toBeLessThan(separate.length / 2);
   });
 
@@ -180,6 +182,22 @@ describe("elastic execution and bad input", () => {
   });
   afterAll(async () => {
     await model.unload();
+  });
+
+  test("blocks and separate kernels agree wherever the first kept layer is (it gathers the embeddings itself)", async () => {
+    const separate = await engine.load(join(shared, "models/stories260K-hf"), { blocks: false });
+    const seqs = [[1, 403, 407, 261, 378, 9, 22], Array.from({ length: 70 }, (_, t) => (t === 0 ? 1 : 3 + ((t * 53) % 500)))];
+    for (const spec of [{ layers: [false, true, true, false, true] }, { layers: [false, false, false, false, true], mlp: [1, 1, 1, 1, 97] }, null]) {
+      const [a, b] = await Promise.all([model, separate].map((m) => m.forward(seqs, spec, { scores: true, lastLogits: true })));
+      seqs.forEach((_, i) => {
+        expectClose(a.lastLogits![i], b.lastLogits![i], 1e-4);
+        expectClose(a.logprobs![i].subarray(0, -1), b.logprobs![i].subarray(0, -1), 1e-4);
+        expect(Array.from(a.argmax![i])).toEqual(Array.from(b.argmax![i]));
+      });
+      const [ga, gb] = await Promise.all([model, separate].map((m) => m.generate([1, 403], spec, 20, false)));
+      expect(ga.tokens).toEqual(gb.tokens);
+    }
+    await separate.unload();
   });
 
   test("switching sub-networks allocates and uploads nothing", async () => {

@@ -52,11 +52,11 @@ export function canRunBlocks(gpu: Gpu, w: LayerWeights, hiddenSize: number, head
  * Block specialisation: PRE or POST half, 4 rows per invocation from 64 rows (1 below, so a few rows still make
  * several workgroups), the workgroup one subgroup wide, W16/WBF for 16-bit weights.
  * @example
- * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", 256, "f32") // { PRE: true, POST: false, HEAD: false, L4: true, WG: 8, W16: false, WBF: false }
+ * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", 256, "f32") // { PRE: true, EMBED: false, POST: false, HEAD: false, L4: true, WG: 8, W16: false, WBF: false }
  */
-export function blockSpec(caps: MatmulCaps, part: "pre" | "post" | "head", M: number, format: "f32" | "bf16" | "f16"): Specialization {
+export function blockSpec(caps: MatmulCaps, part: "pre" | "post" | "head", M: number, format: "f32" | "bf16" | "f16", embed = false): Specialization {
   const WG = Math.min(64, Math.max(8, caps.subgroupMaxSize));
-  return { PRE: part === "pre", POST: part === "post", HEAD: part === "head", L4: M >= 64, WG, W16: format !== "f32", WBF: format === "bf16" };
+  return { PRE: part === "pre", EMBED: part === "pre" && embed, POST: part === "post", HEAD: part === "head", L4: M >= 64, WG, W16: format !== "f32", WBF: format === "bf16" };
 }
 
 /** Workgroup grid of a block dispatch over M rows (WG or 4 WG rows per workgroup). */
@@ -83,19 +83,26 @@ export interface BlockShape {
   ldh: number;
 }
 
-function blockParams(s: BlockShape, w: LayerWeights): ArrayBuffer {
-  return params(s.M, s.D, s.qDim, s.kvDim, s.ldh, s.ff, { f32: s.eps }, s.infoOff, s.kvOff, s.headDim, w.o.cols, w.down.cols);
+function blockParams(s: BlockShape, w: LayerWeights, idOff = 0): ArrayBuffer {
+  return params(s.M, s.D, s.qDim, s.kvDim, s.ldh, s.ff, { f32: s.eps }, s.infoOff, s.kvOff, s.headDim, w.o.cols, w.down.cols, idOff);
+}
+
+/** Whether PRE can gather x itself from this embedding table: one f32 chunk (rows are read by token id), 14 bindings. */
+export function canEmbedInBlock(gpu: Gpu, embed: Matrix): boolean {
+  return gpu.device.limits.maxStorageBuffersPerShaderStage >= PRE_STORAGE_BUFFERS + 2 && embed.chunks.length === 1 && (embed.format ?? "f32") === "f32" && embed.cols % 4 === 0;
 }
 
 /**
  * Record PRE: h = RMSNorm(x) (attnNorm), q [M, qDim], k and v [.., kvDim] from element kvOff, RoPE on q and k.
+ * With `embed`, x [M, D] is first written as the embedding rows of tokens ids[idOff + m] (see canEmbedInBlock).
  * @example
- * encodeBlockPre(rec, shape, w, { x, h, q, k, v, info, cos, sin });
+ * encodeBlockPre(rec, shape, w, { x, h, q, k, v, info, cos, sin }, { ids, idOff: 0, table: weights.embed });
  */
-export function encodeBlockPre(rec: Recorder, s: BlockShape, w: LayerWeights, b: { x: GPUBuffer; h: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; info: GPUBuffer; cos: GPUBuffer; sin: GPUBuffer }): void {
-  const spec = blockSpec(matmulCaps(rec.gpu.device), "pre", s.M, blockFormat(w)!);
+export function encodeBlockPre(rec: Recorder, s: BlockShape, w: LayerWeights, b: { x: GPUBuffer; h: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; info: GPUBuffer; cos: GPUBuffer; sin: GPUBuffer }, embed?: { ids: GPUBuffer; idOff: number; table: Matrix }): void {
+  const spec = blockSpec(matmulCaps(rec.gpu.device), "pre", s.M, blockFormat(w)!, embed !== undefined);
   const buffers = [b.x, w.attnNorm, b.h, w.q.chunks[0].buffer, w.k.chunks[0].buffer, w.v.chunks[0].buffer, b.q, b.k, b.v, b.info, b.cos, b.sin];
-  rec.dispatch("block", spec, blockParams(s, w), buffers, blockGroups(spec, s.M));
+  if (embed) buffers.push(embed.ids, embed.table.chunks[0].buffer);
+  rec.dispatch("block", spec, blockParams(s, w, embed?.idOff ?? 0), buffers, blockGroups(spec, s.M));
 }
 
 /**

@@ -12,7 +12,7 @@ import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@
 import type { Gpu } from "./device.ts";
 import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
 import { canFuseGlu, encodeGlu, encodeLinear } from "./linear.ts";
-import { canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeHead, type BlockShape } from "./block.ts";
+import { canEmbedInBlock, canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeHead, type BlockShape } from "./block.ts";
 import { isCpuAdapter } from "./priority.ts";
 import { grid, params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
@@ -252,8 +252,8 @@ export class GpuModel {
   }
 
   /**
-   * All kept decoder layers for M rows whose embeddings are in s.x; leaves the residual stream in s.x.
-   * `kv(layer)` says where keys/values go (row offset rowOff) and are read from.
+   * The embeddings of tokens embed.ids[embed.idOff + m] (m < M) into s.x, then all kept decoder layers; leaves the
+   * residual stream in s.x. `kv(layer)` says where keys/values go (row offset rowOff) and are read from.
    *
    * With a `tail`, only the tail's rows (rows idx[r] of the M, in increasing order) go on past the last kept
    * layer's keys and values: that layer runs its queries, attention, output projection and MLP on those R rows
@@ -261,11 +261,15 @@ export class GpuModel {
    * is needed there only as keys and values. Scoring ARC-Easy's shared contexts this saves the last layer's work
    * on about three quarters of the rows.
    */
-  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget, tail?: Tail): void {
+  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget, tail: Tail | undefined, embed: { ids: GPUBuffer; idOff: number }): void {
     const c = this.config;
     const hd = c.headDim;
     const D = c.hiddenSize;
     const last = subnet.layers.lastIndexOf(true);
+    const first = subnet.layers.indexOf(true);
+    // The embedding gather runs inside the first kept layer's PRE block when it can, else as its own dispatch.
+    const embedInBlock = this.blockLayers[first] && canEmbedInBlock(this.gpu, this.weights.embed);
+    if (!embedInBlock) this.gather(embed.ids, embed.idOff, M, this.weights.embed, s.x);
     for (let l = 0; l < c.numLayers; l++) {
       if (!subnet.layers[l]) continue; // skipped layer: the residual stream passes through unchanged
       const w = this.weights.layers[l];
@@ -276,7 +280,7 @@ export class GpuModel {
       const ff = subnet.mlp[l];
       const t = kv(l);
       if (this.blockLayers[l]) {
-        this.blockLayer(s, M, infoOff, l, qHeads, g, ff, t, tail && l === last ? tail : undefined);
+        this.blockLayer(s, M, infoOff, l, qHeads, g, ff, t, tail && l === last ? tail : undefined, embedInBlock && l === first ? embed : undefined);
         continue;
       }
       this.rmsnorm(s.x, w.attnNorm, s.h, M);
@@ -329,7 +333,7 @@ export class GpuModel {
    * Layer l as block halves (gpu/block.ts): PRE over the M rows (keys and values of all, queries of all), attention,
    * POST. With a tail, attention and POST run on the tail's rows only, their x and queries gathered compactly.
    */
-  private blockLayer(s: Scratch, M: number, infoOff: number, l: number, qHeads: number, g: number, ff: number, t: KvTarget, tail?: Tail): void {
+  private blockLayer(s: Scratch, M: number, infoOff: number, l: number, qHeads: number, g: number, ff: number, t: KvTarget, tail?: Tail, embed?: { ids: GPUBuffer; idOff: number }): void {
     const c = this.config;
     const hd = c.headDim;
     const D = c.hiddenSize;
@@ -337,7 +341,7 @@ export class GpuModel {
     const qDim = qHeads * hd;
     const kvDim = g * hd;
     const shape: BlockShape = { M, D, qDim, kvDim, headDim: hd, eps: c.rmsNormEps, infoOff, kvOff: t.rowOff * kvDim, ff, ldh: Math.ceil(ff / 4) * 4 };
-    encodeBlockPre(this.rec, shape, w, { x: s.x, h: s.h, q: s.q, k: t.k, v: t.v, info: s.info, cos: this.cos, sin: this.sin });
+    encodeBlockPre(this.rec, shape, w, { x: s.x, h: s.h, q: s.q, k: t.k, v: t.v, info: s.info, cos: this.cos, sin: this.sin }, embed && { ...embed, table: this.weights.embed });
     let rows = M;
     let x = s.x;
     let q = s.q;
@@ -526,10 +530,9 @@ export class GpuModel {
     this.write(s.ids, ids);
     this.write(s.info, info);
     this.write(s.targets, new Uint32Array(targets));
-    this.gather(s.ids, 0, M, this.weights.embed, s.x);
     const R = scored.length;
     const tail = R < M ? this.tail(scored, info) : undefined; // only the R scored rows need the last layer's outputs
-    this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), tail);
+    this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), tail, { ids: s.ids, idOff: 0 });
     const [lp, am] = await this.rec.run(this.encodeScores(s, tail ? tail.x : s.x, R));
     const logprob = new Float32Array(lp);
     const argmax = new Int32Array(am);
@@ -564,13 +567,12 @@ export class GpuModel {
     this.write(s.info, info);
     this.write(s.targets, targets);
 
-    this.gather(s.ids, 0, M, this.weights.embed, s.x);
     const reads: { buffer: GPUBuffer; offset: number; size: number }[] = [];
     const B = seqs.length;
     if (!want.scores && !want.allLogits) {
       // Last-position logits only: the last layer runs past its keys and values on the B last rows alone.
       const tail = this.tail(lastIdx, info);
-      this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), tail);
+      this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), tail, { ids: s.ids, idOff: 0 });
       this.rmsnorm(tail.x, this.weights.norm, s.h, B);
       if (want.lastLogits) {
         const logits = this.buffer("lastLogits", B * V * F);
@@ -578,7 +580,7 @@ export class GpuModel {
         reads.push({ buffer: logits, offset: 0, size: B * V * F });
       }
     } else {
-      this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }));
+      this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), undefined, { ids: s.ids, idOff: 0 });
       if (want.scores) reads.push(...this.encodeScores(s, s.x, M));
       else this.rmsnorm(s.x, this.weights.norm, s.h, M);
       if (want.lastLogits) {
@@ -678,14 +680,12 @@ export class GpuModel {
 
     // Prompt: rows [0, P), keys/values into cache rows [0, P); next token -> tokens[P].
     // Only the last prompt row needs the last layer's outputs (the others' keys and values fill the cache).
-    this.gather(tokens, 0, P, this.weights.embed, s.x);
     const tail = this.tail([P - 1], info);
-    this.layers(step, P, 0, subnet, (l) => caches.get(l)!, tail);
+    this.layers(step, P, 0, subnet, (l) => caches.get(l)!, tail, { ids: tokens, idOff: 0 });
     next(tail.x, P);
     // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
     for (let p = P; p < total - 1; p++) {
-      this.gather(tokens, p, 1, this.weights.embed, s.x);
-      this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }));
+      this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }), undefined, { ids: tokens, idOff: p });
       next(s.x, p + 1);
     }
     const [data] = await this.rec.run([{ buffer: tokens, offset: P * F, size: maxNew * F }]);
