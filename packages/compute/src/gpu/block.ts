@@ -1,10 +1,11 @@
 /**
  * Row-local decoder-layer halves (kernels/block.wgsl) for CPU adapters: a layer becomes three dispatches
  * (PRE: norm, q/k/v, RoPE; attention; POST: output projection, norm, SwiGLU MLP, residual adds) instead of
- * eleven, and the scoring head (final norm, lm head, log-softmax of the targets, argmax) one instead of three,
- * without ever storing logits. On lavapipe every dispatch costs ~25-60 us of thread hand-offs whatever its size, which was a third
- * of a stories260K forward (59 dispatches at B = 1, T = 256). The kernel spreads only rows over workgroups (32
- * per workgroup), so it would starve a GPU: gpu/model.ts picks it on CPU adapters alone (see GpuModel).
+ * eleven, the embedding gather folds into the first PRE (EMBED), and the scoring head (final norm, lm head,
+ * log-softmax of the targets, argmax) is one dispatch instead of three that never stores logits. On lavapipe
+ * every dispatch costs ~25-60 us of thread hand-offs whatever its size, a third of a stories260K forward at
+ * B = 1, T = 256 when it was 59 dispatches (now 16). The kernel spreads only rows over workgroups (32 per
+ * workgroup), so it would starve a GPU: gpu/model.ts picks it on CPU adapters alone (see ModelOptions.blocks).
  */
 import type { Gpu } from "./device.ts";
 import { matmulCaps, type MatmulCaps } from "./kernels.ts";
@@ -49,8 +50,9 @@ export function canRunBlocks(gpu: Gpu, w: LayerWeights, hiddenSize: number, head
 }
 
 /**
- * Block specialisation: PRE or POST half, 4 rows per invocation from 64 rows (1 below, so a few rows still make
- * several workgroups), the workgroup one subgroup wide, W16/WBF for 16-bit weights.
+ * Block specialisation: the PRE (with EMBED: gathering x first), POST or HEAD part, 4 rows per invocation from
+ * 64 rows (1 below, so a few rows still make several workgroups), the workgroup one subgroup wide, W16/WBF for
+ * 16-bit weights.
  * @example
  * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", 256, "f32") // { PRE: true, EMBED: false, POST: false, HEAD: false, L4: true, WG: 8, W16: false, WBF: false }
  */
