@@ -14,7 +14,7 @@ import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logs
 import { canFuseGlu, encodeGlu, encodeLinear } from "./linear.ts";
 import { canEmbedInBlock, canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeHead, type BlockShape } from "./block.ts";
 import { isCpuAdapter } from "./priority.ts";
-import { grid, params, Recorder, type ProfiledDispatch } from "./recorder.ts";
+import { params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
 import { destroyWeights, uploadWeights, type DeviceWeights, type LayerWeights, type Matrix, type UploadOptions } from "./weights.ts";
 
