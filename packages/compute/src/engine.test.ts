@@ -266,6 +266,12 @@ describe("elastic execution and bad input", () => {
   test("a missing model gives an error naming the path", async () => {
     await expect(engine.load(join(shared, "models/does-not-exist"))).rejects.toThrow(/does-not-exist/);
   });
+
+  test("a malformed load option is refused by name, and the engine keeps working", async () => {
+    await expect(engine.load(join(shared, "models/stories260K-hf"), { blocks: "yes" as never })).rejects.toThrow(/blocks must be a boolean, got "yes"/);
+    await expect(engine.load(join(shared, "models/stories260K-hf"), { keep16: 1 as never })).rejects.toThrow(/keep16 must be a boolean/);
+    expect((await model.forward([[1, 403]], null, { scores: true })).argmax![0].length).toBe(2);
+  });
 });
 
 describe("the waiting thread yields the CPU adapter's cores", () => {
