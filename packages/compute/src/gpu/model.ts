@@ -39,6 +39,11 @@ export interface ModelOptions extends UploadOptions {
  */
 const BLOCK_DEFAULT_MAX_VALUES = 1 << 22;
 
+/** A whole [rows, cols] activation buffer as a one-chunk Matrix, so gather() can pick rows out of it. */
+function rowsOf(buffer: GPUBuffer, rows: number, cols: number): Matrix {
+  return { name: "rows", rows, cols, chunks: [{ buffer, rowStart: 0, rows }] };
+}
+
 const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
 export interface ForwardWant {
@@ -252,6 +257,18 @@ export class GpuModel {
   }
 
   /**
+   * Causal GQA attention of `rows` query rows q [rows, qHeads * headDim] (tokInfo rows from infoOff of `info`) over
+   * the keys and values of `t`, into out.
+   */
+  private attention(q: GPUBuffer, t: KvTarget, info: GPUBuffer, infoOff: number, rows: number, qHeads: number, kvHeads: number, out: GPUBuffer): void {
+    const hd = this.config.headDim;
+    const group = qHeads / kvHeads;
+    const spec = attentionSpec(matmulCaps(this.gpu.device), hd, group);
+    const p = params(rows, qHeads, hd, qHeads * hd, kvHeads * hd, group, { f32: 1 / Math.sqrt(hd) }, infoOff);
+    this.rec.dispatch("attention", spec, p, [q, t.k, t.v, info, out], attentionGroups(spec, rows, qHeads));
+  }
+
+  /**
    * The embeddings of tokens embed.ids[embed.idOff + m] (m < M) into s.x, then all kept decoder layers; leaves the
    * residual stream in s.x. `kv(layer)` says where keys/values go (row offset rowOff) and are read from.
    *
@@ -295,7 +312,7 @@ export class GpuModel {
       let info = s.info;
       let qInfoOff = infoOff;
       if (tail && l === last) {
-        this.gather(tail.idx, 0, tail.rows, { name: "x", rows: M, cols: D, chunks: [{ buffer: s.x, rowStart: 0, rows: M }] }, tail.x);
+        this.gather(tail.idx, 0, tail.rows, rowsOf(s.x, M, D), tail.x);
         this.rmsnorm(tail.x, w.attnNorm, s.h, tail.rows);
         rows = tail.rows;
         x = tail.x;
@@ -305,9 +322,7 @@ export class GpuModel {
       this.linear(s.h, 0, D, rows, D, w.q, qDim, s.q, 0, qDim, false);
       const qRope = ropeSpec(hd, qHeads, qDim, 0);
       this.rec.dispatch("rope", qRope, params(rows, qHeads, hd, qDim, 0, qInfoOff, 0, 0), [s.q, info, this.cos, this.sin], ropeGroups(qRope, rows));
-      const group = qHeads / g;
-      const attSpec = attentionSpec(matmulCaps(this.gpu.device), hd, group);
-      this.rec.dispatch("attention", attSpec, params(rows, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, qInfoOff), [s.q, t.k, t.v, info, s.att], attentionGroups(attSpec, rows, qHeads));
+      this.attention(s.q, t, info, qInfoOff, rows, qHeads, g, s.att);
       // Residual adds are fused into the output projections' epilogue (ACCUM).
       this.linear(s.att, 0, qDim, rows, qDim, w.o, D, x, 0, D, true);
       this.rmsnorm(x, w.mlpNorm, s.h, rows);
@@ -348,18 +363,15 @@ export class GpuModel {
     let info = s.info;
     let qInfoOff = infoOff;
     if (tail) {
-      const all = (buffer: GPUBuffer, cols: number): Matrix => ({ name: "rows", rows: M, cols, chunks: [{ buffer, rowStart: 0, rows: M }] });
-      this.gather(tail.idx, 0, tail.rows, all(s.x, D), tail.x);
+      this.gather(tail.idx, 0, tail.rows, rowsOf(s.x, M, D), tail.x);
       q = this.buffer("tail.q", tail.rows * qDim * F);
-      this.gather(tail.idx, 0, tail.rows, all(s.q, qDim), q);
+      this.gather(tail.idx, 0, tail.rows, rowsOf(s.q, M, qDim), q);
       rows = tail.rows;
       x = tail.x;
       info = tail.info;
       qInfoOff = 0;
     }
-    const group = qHeads / g;
-    const attSpec = attentionSpec(matmulCaps(this.gpu.device), hd, group);
-    this.rec.dispatch("attention", attSpec, params(rows, qHeads, hd, qDim, kvDim, group, { f32: 1 / Math.sqrt(hd) }, qInfoOff), [q, t.k, t.v, info, s.att], attentionGroups(attSpec, rows, qHeads));
+    this.attention(q, t, info, qInfoOff, rows, qHeads, g, s.att);
     encodeBlockPost(this.rec, { ...shape, M: rows, infoOff: qInfoOff }, w, { att: s.att, x, h: s.h, a: s.a });
   }
 
@@ -588,7 +600,7 @@ export class GpuModel {
         this.write(idxBuf, lastIdx);
         const hidden = this.buffer("lastHidden", B * D * F);
         const logits = this.buffer("lastLogits", B * V * F);
-        this.gather(idxBuf, 0, B, { name: "h", rows: M, cols: D, chunks: [{ buffer: s.h, rowStart: 0, rows: M }] }, hidden);
+        this.gather(idxBuf, 0, B, rowsOf(s.h, M, D), hidden);
         this.linear(hidden, 0, D, B, D, this.weights.lmHead, V, logits, 0, V, false);
         reads.push({ buffer: logits, offset: 0, size: B * V * F });
       }
