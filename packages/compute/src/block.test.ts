@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
+import { f32, rand, u32 } from "./test-data.ts";
 import { blockGroups, blockSpec } from "./gpu/block.ts";
 
 let engine: Engine;
@@ -20,17 +21,6 @@ afterAll(async () => {
 
 const hasSubgroups = () => engine.info.features.includes("subgroups");
 const slow = 300_000; // up to 12 block pipelines to compile on lavapipe
-
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-const f32 = (b: Uint8Array) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 
 type Format = "f32" | "bf16" | "f16";
 /** A random [rows, cols] weight: what is bound (f32 or packed 16-bit) and the values the kernel sees. */
@@ -241,8 +231,7 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
         const run = (read: number) =>
           engine.runKernel({ family: "block", spec, params: [M, D, V, ldw, { f32: eps }, c.outOff, 0, 0], buffers: [x, normW, M * D * 4, W.bound, targets, lp0, am0], groups: blockGroups(spec, M), read });
         expectNear(f32(await run(6)), wantLp, 1e-4, "logprob");
-        const amBytes = await run(7);
-        const am = new Uint32Array(amBytes.buffer, amBytes.byteOffset, amBytes.byteLength / 4);
+        const am = u32(await run(7));
         if (c.ties) expect(Array.from(am)).toEqual(Array.from(wantAm));
         else {
           // Without forced ties, f32 rounding may reorder logits closer than 1e-5; then either index is right.

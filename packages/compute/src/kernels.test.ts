@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
+import { f32, rand, u32 } from "./test-data.ts";
 import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./gpu/kernels.ts";
 
 let engine: Engine;
@@ -17,22 +18,6 @@ afterAll(async () => {
 });
 
 const runs = { numRuns: 12 };
-function rand(n: number, seed: number): Float32Array {
-  // Deterministic values in [-1, 1) from a tiny LCG, so failures reproduce from the fast-check seed.
-  const a = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-function f32(bytes: Uint8Array): Float32Array {
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-function u32(bytes: Uint8Array): Uint32Array {
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
   expect(got.length).toBe(want.length);
   let worst = 0;
