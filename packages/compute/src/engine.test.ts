@@ -275,13 +275,19 @@ describe("elastic execution and bad input", () => {
 });
 
 describe("the waiting thread yields the CPU adapter's cores", () => {
-  const nice = (pid: number, tid: number) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ")[16]);
-  test("on lavapipe the worker's main (polling) thread runs at nice 19, llvmpipe's threads at their own", () => {
+  const field = (pid: number, tid: number, i: number) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ")[i]);
+  const nice = (pid: number, tid: number) => field(pid, tid, 16);
+  const policy = (pid: number, tid: number) => field(pid, tid, 38);
+  test("on lavapipe the worker's main (polling) thread runs at nice 19 under SCHED_IDLE, llvmpipe's threads at their own", () => {
     if (process.platform !== "linux" || !/llvmpipe/.test(engine.info.description)) throw new Error(`this check needs Linux and lavapipe, got ${engine.info.description}`);
     const pid = engine.pid;
     expect(nice(pid, pid)).toBe(19);
+    expect(policy(pid, pid)).toBe(5); // SCHED_IDLE
     const others = readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t !== pid);
     expect(others.some((t) => nice(pid, t) === 0)).toBe(true);
+    // Only the main thread is SCHED_IDLE (Mesa runs its own disk-cache thread SCHED_BATCH at nice 19).
+    expect(others.some((t) => policy(pid, t) === 0)).toBe(true);
+    expect(others.filter((t) => policy(pid, t) === 5)).toEqual([]);
   });
 
   test("a malformed NAS_WAIT_NICE stops the engine from starting, naming the variable", async () => {

@@ -5,7 +5,7 @@
  */
 import { create, globals } from "webgpu";
 import { PipelineCache } from "./kernels.ts";
-import { isCpuAdapter, lowerWaitingThreadPriority } from "./priority.ts";
+import { idleThreadPolicy, isCpuAdapter, lowerWaitingThreadPriority } from "./priority.ts";
 
 export interface AdapterInfo {
   vendor: string;
@@ -83,10 +83,14 @@ export class Gpu {
       },
     };
     // On a CPU adapter the thread that waits for the device must not take cores from it (see priority.ts).
-    // NAS_WAIT_NICE (0..19, default 19) sets its nice value there; 0 leaves Dawn's polling at normal priority.
+    // NAS_WAIT_NICE (0..19, default 19) sets its nice value there, and unless it is 0 the thread also goes
+    // SCHED_IDLE where it can; 0 leaves Dawn's polling at normal priority.
     const nice = process.env.NAS_WAIT_NICE ?? "19";
     if (!/^(1?[0-9])$/.test(nice)) throw new GpuError(`NAS_WAIT_NICE must be an integer 0..19, got "${nice}"`);
-    if (isCpuAdapter(info)) lowerWaitingThreadPriority(Number(nice));
+    if (isCpuAdapter(info) && nice !== "0") {
+      lowerWaitingThreadPriority(Number(nice));
+      idleThreadPolicy(process.pid); // the main thread: its thread id is the process id
+    }
     return new Gpu(gpu, adapter, device, info);
   }
 
