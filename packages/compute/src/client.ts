@@ -99,16 +99,12 @@ export class Engine {
   }
 
   private async pump(forwardStderr: boolean): Promise<void> {
-    const readOut = (async () => {
-      const reader = new FrameReader();
-      for await (const chunk of this.proc.stdout) {
-        for (const msg of reader.push(chunk)) this.settle(msg as Response);
-      }
-    })();
-    const readErr = (async () => {
+    // Worker output as lines: its stderr, and whatever native code (Dawn's shader warnings) wrote to its stdout
+    // between frames. Kept for error messages, echoed when forwardStderr.
+    const lines = (prefix: string) => {
       const decoder = new TextDecoder();
       let buf = "";
-      for await (const chunk of this.proc.stderr) {
+      return (chunk: Uint8Array) => {
         buf += decoder.decode(chunk, { stream: true });
         let nl: number;
         while ((nl = buf.indexOf("\n")) >= 0) {
@@ -117,14 +113,35 @@ export class Engine {
           if (/artificially reduced from/.test(line)) continue; // Dawn's harmless limit notices
           this.stderrTail.push(line);
           if (this.stderrTail.length > 40) this.stderrTail.shift();
-          if (forwardStderr) process.stderr.write(`[engine] ${line}\n`);
+          if (forwardStderr) process.stderr.write(`${prefix} ${line}\n`);
         }
+      };
+    };
+    const readOut = (async () => {
+      const reader = new FrameReader(lines("[engine stdout]"));
+      try {
+        for await (const chunk of this.proc.stdout) {
+          for (const msg of reader.push(chunk)) this.settle(msg as Response);
+        }
+      } catch (e) {
+        // A corrupt frame: no request can be matched to its answer any more, so fail them all and stop the worker.
+        this.fail(`engine worker's output could not be read: ${e instanceof Error ? e.message : String(e)}`);
+        this.proc.kill();
       }
+    })();
+    const readErr = (async () => {
+      const onLine = lines("[engine]");
+      for await (const chunk of this.proc.stderr) onLine(chunk);
     })();
     const code = await this.proc.exited;
     await Promise.allSettled([readOut, readErr]);
-    this.exited = `engine worker exited with ${this.proc.signalCode ?? `code ${code}`}`;
-    for (const [, p] of this.pending) p.reject(new EngineError(`${this.exited} during "${p.op}"${this.stderrTail.length ? `:\n${this.stderrTail.join("\n")}` : ""}`));
+    this.fail(`engine worker exited with ${this.proc.signalCode ?? `code ${code}`}`);
+  }
+
+  /** Reject every pending request (and all later calls) with `why` and the worker's last output lines. */
+  private fail(why: string): void {
+    this.exited ??= why;
+    for (const [, p] of this.pending) p.reject(new EngineError(`${why} during "${p.op}"${this.stderrTail.length ? `:\n${this.stderrTail.join("\n")}` : ""}`));
     this.pending.clear();
   }
 

@@ -114,7 +114,7 @@ function send(message: Response): void {
 }
 
 let queue: Promise<void> = Promise.resolve();
-const reader = new FrameReader();
+const reader = new FrameReader((bytes) => process.stderr.write(`[engine] ignored ${bytes.length} bytes on stdin outside any frame\n`));
 process.stdin.on("data", (chunk: Buffer) => {
   for (const msg of reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
     const req = msg as Request;
