@@ -17,7 +17,16 @@
 // rows are spread over workgroups, so this suits a CPU with a few cores, not a GPU: gpu/model.ts uses it on CPU
 // adapters only. Needs D, qDim, kvDim, headDim / 2, the weights' row strides and kvOff to be multiples of 4.
 //
-// Specialisation: one of PRE (optionally EMBED), POST, HEAD; L4 (4 rows per invocation, else 1), WG (subgroup size), W16/WBF (16-bit weights).
+// CACHE: the normalised rows (h) and POST's SwiGLU activation rows (a) stay in private memory instead of storage
+// (CA and CH vec4 blocks per row, at least D / 4 and the full MLP width / 4). On llvmpipe a storage load or store whose
+// offset is not a compile-time constant is a per-invocation scalar loop with bounds checks (~120 cycles per vec4
+// per 8 invocations, see matmul.wgsl), half of a tile's loads are A loads, and every tile of a part re-reads the
+// same A rows (the 11 GLU tiles of a stories260K layer read h 11 times); a private array read at a subgroup-uniform
+// index is a plain vector load. h and a are then not bound at all. Without CACHE (rows too wide for the private
+// budget) they go through storage as before.
+//
+// Specialisation: one of PRE (optionally EMBED), POST, HEAD; L4 (4 rows per invocation, else 1), WG (subgroup size),
+// W16/WBF (16-bit weights), CACHE with CA, CH.
 enable subgroups;
 
 //#if HEAD
@@ -56,7 +65,9 @@ alias WBlock = vec4f;
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
 //#endif
 @group(0) @binding(2) var<storage, read> normW: array<vec4f>;
+//#if !CACHE
 @group(0) @binding(3) var<storage, read_write> h: array<vec4f>;
+//#endif
 @group(0) @binding(4) var<storage, read> W0: array<WBlock>; // q
 @group(0) @binding(5) var<storage, read> W1: array<WBlock>; // k
 @group(0) @binding(6) var<storage, read> W2: array<WBlock>; // v
@@ -71,17 +82,23 @@ alias WBlock = vec4f;
 @group(0) @binding(1) var<storage, read> att: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read> normW: array<vec4f>;
+//#if !CACHE
 @group(0) @binding(4) var<storage, read_write> h: array<vec4f>;
+//#endif
 @group(0) @binding(5) var<storage, read> W0: array<WBlock>; // o
 @group(0) @binding(6) var<storage, read> W1: array<WBlock>; // gate
 @group(0) @binding(7) var<storage, read> W2: array<WBlock>; // up
 @group(0) @binding(8) var<storage, read> W3: array<WBlock>; // down
+//#if !CACHE
 @group(0) @binding(9) var<storage, read_write> a: array<vec4f>;
+//#endif
 //#endif
 //#if HEAD
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
 @group(0) @binding(2) var<storage, read> normW: array<vec4f>;
+//#if !CACHE
 @group(0) @binding(3) var<storage, read_write> h: array<vec4f>;
+//#endif
 @group(0) @binding(4) var<storage, read> W0: array<WBlock>; // lm head
 @group(0) @binding(5) var<storage, read> targets: array<u32>;
 @group(0) @binding(6) var<storage, read_write> logprob: array<f32>;
@@ -89,6 +106,20 @@ alias WBlock = vec4f;
 //#endif
 
 const WG = {{WG}}u;
+//#if L4
+const RS = 4u; // rows per invocation
+//#else
+const RS = 1u;
+//#endif
+//#if CACHE
+// Row slot r (this invocation's r-th row) of h at hc[r * CA ..], of a at ac[r * CH ..].
+const CA = {{CA}}u;
+var<private> hc: array<vec4f, RS * CA>;
+//#if POST
+const CH = {{CH}}u;
+var<private> ac: array<vec4f, RS * CH>;
+//#endif
+//#endif
 
 // The selectors below are constants at every call site: once the functions are inlined the switches fold
 // away, leaving one straight-line tile per call (written once here).
@@ -108,15 +139,24 @@ fn loadW(sel: u32, i: u32) -> vec4f {
 }
 
 // Block i of activation `sel`: PRE and HEAD read h; POST reads att (0), h (1) or a (2).
+//#if CACHE
+fn loadH(i: u32) -> vec4f { return hc[i]; }
+//#else
+fn loadH(i: u32) -> vec4f { return h[i]; }
+//#endif
 fn loadA(sel: u32, i: u32) -> vec4f {
 //#if POST
   switch sel {
     case 0u: { return att[i]; }
-    case 1u: { return h[i]; }
+    case 1u: { return loadH(i); }
+//#if CACHE
+    default: { return ac[i]; }
+//#else
     default: { return a[i]; }
+//#endif
   }
 //#else
-  return h[i];
+  return loadH(i);
 //#endif
 }
 
@@ -166,6 +206,20 @@ fn tile(as_: u32, ra: vec4u, ws: vec4u, rw: vec4u, blocks: u32) -> Tile {
 // Row starts (in blocks) of this invocation's rows m.x .. m.w in a [M, ld] matrix, clamped into range: every
 // invocation takes part in the broadcasts; rows past M compute row M - 1 and are never stored.
 fn rowStarts(m: vec4u, ld: u32) -> vec4u { return (min(m, vec4u(p.M - 1u)) * ld) >> vec4u(2u); }
+// Row starts of activation `sel` (see loadA) with row stride ld: in storage, or the row slots of a private cache.
+fn aStarts(sel: u32, m: vec4u, ld: u32) -> vec4u {
+//#if CACHE
+//#if POST
+  if (sel == 2u) { return vec4u(0u, 1u, 2u, 3u) * CH; }
+  if (sel == 1u) { return vec4u(0u, 1u, 2u, 3u) * CA; }
+  return rowStarts(m, ld);
+//#else
+  return vec4u(0u, 1u, 2u, 3u) * CA;
+//#endif
+//#else
+  return rowStarts(m, ld);
+//#endif
+}
 // Row starts of W rows n0 + s + 8g (g = 0..3), clamped to the N rows in use.
 fn wRows(n0: u32, s: u32, N: u32, ldw: u32) -> vec4u { return (min(vec4u(n0 + s) + vec4u(0u, 8u, 16u, 24u), vec4u(N - 1u)) * ldw) >> vec4u(2u); }
 
@@ -187,15 +241,20 @@ fn putRow(sel: u32, m: u32, n0: u32, N: u32, ld: u32, off: u32, r: Row, groups: 
 }
 //#endif
 
-// x row m (if it is one of the M) normalised into h (RMSNorm, as rmsnorm.wgsl).
-fn norm(m: u32) {
+// x row m (if it is one of the M) normalised into h (RMSNorm, as rmsnorm.wgsl): into row slot `slot` of the
+// cache, or row m of h. A cached row past M stays zero (private memory starts zeroed) and is never stored.
+fn norm(m: u32, slot: u32) {
   if (m >= p.M) { return; }
   let n = p.D >> 2u;
   let base = m * n;
   var s = 0.0;
   for (var d = 0u; d < n; d++) { let e = x[base + d]; s += dot(e, e); }
   let inv = inverseSqrt(s / f32(p.D) + p.eps);
+//#if CACHE
+  for (var d = 0u; d < n; d++) { hc[slot * CA + d] = x[base + d] * inv * normW[d]; }
+//#else
   for (var d = 0u; d < n; d++) { h[base + d] = x[base + d] * inv * normW[d]; }
+//#endif
 }
 
 //#if PRE
@@ -244,9 +303,24 @@ fn rope(m: u32) {
 //#if POST
 fn put(sel: u32, i: u32, v: vec4f) {
   switch sel {
+//#if !CACHE
     case 0u: { a[i] = v; }
+//#endif
     default: { x[i] = x[i] + v; } // residual add
   }
+}
+
+// A GLU tile row (16 columns from n0, in c0..c3) into row m of a, or row slot `slot` of its cache.
+fn putGlu(slot: u32, m: u32, n0: u32, r: Row) {
+//#if CACHE
+  let b = slot * CH + (n0 >> 2u);
+  ac[b] = r.c0; // n0 < ldh
+  if (n0 + 4u < p.ldh) { ac[b + 1u] = r.c1; }
+  if (n0 + 8u < p.ldh) { ac[b + 2u] = r.c2; }
+  if (n0 + 12u < p.ldh) { ac[b + 3u] = r.c3; }
+//#else
+  putRow(0u, m, n0, p.ldh, p.ldh, 0u, r, 4u);
+//#endif
 }
 
 // silu(g) * u for columns n .. n + 3, 0 at or past nValid.
@@ -273,7 +347,7 @@ fn putTile(sel: u32, m: vec4u, n0: u32, N: u32, ld: u32, off: u32, t: Tile) {
 
 // out (sel) [M, ld] from element off, columns 0 .. N - 1, = A (as_, row stride lda) W (ws)^T over K, W row stride ldw.
 fn linear(as_: u32, lda: u32, K: u32, ws: u32, N: u32, ldw: u32, sel: u32, ld: u32, off: u32, m: vec4u, s: u32) {
-  let ra = rowStarts(m, lda);
+  let ra = aStarts(as_, m, lda);
   for (var n0 = 0u; n0 < N; n0 += 32u) {
     putTile(sel, m, n0, N, ld, off, tile(as_, ra, vec4u(ws), wRows(n0, s, N, ldw), K >> 2u));
   }
@@ -282,11 +356,11 @@ fn linear(as_: u32, lda: u32, K: u32, ws: u32, N: u32, ldw: u32, sel: u32, ld: u
 
 // Normalise this invocation's rows of x into h.
 fn normRows(m: vec4u) {
-  norm(m.x);
+  norm(m.x, 0u);
 //#if L4
-  norm(m.y);
-  norm(m.z);
-  norm(m.w);
+  norm(m.y, 1u);
+  norm(m.z, 2u);
+  norm(m.w, 3u);
 //#endif
 }
 
@@ -294,15 +368,15 @@ fn normRows(m: vec4u) {
 // a [M, ldh] = the SwiGLU activation of h: tiles of 16 output columns, each from 16 gate rows (loads 0, 1) and
 // the same 16 up rows (loads 2, 3).
 fn glu(m: vec4u, s: u32) {
-  let ra = rowStarts(m, p.D);
+  let ra = aStarts(1u, m, p.D);
   for (var n0 = 0u; n0 < p.ldh; n0 += 16u) {
     let rw = (min(vec4u(n0 + s, n0 + 8u + s, n0 + s, n0 + 8u + s), vec4u(p.ldh - 1u)) * p.D) >> vec4u(2u);
     let t = tile(1u, ra, vec4u(1u, 1u, 2u, 2u), rw, p.D >> 2u);
-    putRow(0u, m.x, n0, p.ldh, p.ldh, 0u, gluRow(t.r0, n0), 4u);
+    putGlu(0u, m.x, n0, gluRow(t.r0, n0));
 //#if L4
-    putRow(0u, m.y, n0, p.ldh, p.ldh, 0u, gluRow(t.r1, n0), 4u);
-    putRow(0u, m.z, n0, p.ldh, p.ldh, 0u, gluRow(t.r2, n0), 4u);
-    putRow(0u, m.w, n0, p.ldh, p.ldh, 0u, gluRow(t.r3, n0), 4u);
+    putGlu(1u, m.y, n0, gluRow(t.r1, n0));
+    putGlu(2u, m.z, n0, gluRow(t.r2, n0));
+    putGlu(3u, m.w, n0, gluRow(t.r3, n0));
 //#endif
   }
 }
@@ -390,7 +464,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 //#endif
 //#if HEAD
   normRows(m);
-  let ra = rowStarts(m, p.D);
+  let ra = aStarts(0u, m, p.D);
   let mt = min(m, vec4u(p.M - 1u)) + vec4u(p.outOff);
   let t0 = targets[mt.x];
   let none = Stat(NEG, 0.0, NEG, 0u, 0.0);

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
 import { f32, rand, u32 } from "./test-data.ts";
-import { blockGroups, blockSpec } from "./gpu/block.ts";
+import { BLOCK_CACHE_MAX_VEC4, blockGroups, blockSpec } from "./gpu/block.ts";
 
 let engine: Engine;
 beforeAll(async () => {
@@ -74,6 +74,7 @@ const shapes = fc.record({
   group: fc.integer({ min: 1, max: 3 }),
   keep: fc.integer({ min: 1, max: 3 }), // kept KV heads (clamped to kvFull)
   format: fc.constantFrom<Format>("f32", "bf16", "f16"),
+  cache: fc.boolean(), // h (and POST's a) in private memory instead of storage
   seed: fc.integer({ min: 1, max: 1 << 30 }),
 });
 
@@ -123,18 +124,19 @@ test("block PRE: embedding gather (EMBED), RMSNorm, q/k/v of kept heads, RoPE at
       rope(k, kvDim);
       const withPrefix = (prefix: Float32Array, rows: Float64Array) => Float64Array.from([...prefix.subarray(0, rowOff * kvDim), ...rows]);
 
-      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", M, c.format, embed);
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", M, c.format, embed, c.cache ? { D } : undefined);
+      expect(spec.CACHE).toBe(c.cache);
       const run = (read: number) =>
         engine.runKernel({
           family: "block",
           spec,
           params: [M, D, qDim, kvDim, 0, 0, { f32: eps }, infoOff, rowOff * kvDim, hd, 0, 0, idOff],
-          buffers: [x0, normW, M * D * 4, Wq.bound, Wk.bound, Wv.bound, M * qDim * 4, k0, v0, info, cos, sin, ...(embed ? [ids, table] : [])],
+          buffers: [x0, normW, c.cache ? null : M * D * 4, Wq.bound, Wk.bound, Wv.bound, M * qDim * 4, k0, v0, info, cos, sin, ...(embed ? [ids, table] : [])],
           groups: blockGroups(spec, M),
           read,
         });
       if (embed) expectNear(f32(await run(1)), x, 0, "x");
-      expectNear(f32(await run(3)), h, 1e-5, "h");
+      if (!c.cache) expectNear(f32(await run(3)), h, 1e-5, "h"); // cached: h is private, seen through q, k and v
       expectNear(f32(await run(7)), q, 1e-4, "q");
       expectNear(f32(await run(8)), withPrefix(k0, k), 1e-4, "k");
       expectNear(f32(await run(9)), withPrefix(v0, v), 1e-4, "v");
@@ -173,18 +175,20 @@ test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, 
       const d = linear(a, ldh, M, ldh, Wd.seen, ffFull, D);
       const x2 = Float64Array.from(x1, (v, i) => v + d[i]);
 
-      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "post", M, c.format);
-      // a starts as NaN: every stored column, padding included, must be written.
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "post", M, c.format, false, c.cache ? { D, ff: ffFull } : undefined);
+      expect(spec.CACHE).toBe(c.cache);
+      // a starts as NaN: every stored column, padding included, must be written (cached: a private copy, seen
+      // through x, which a NaN or a missing padding zero in a would spoil).
       const run = (read: number) =>
         engine.runKernel({
           family: "block",
           spec,
           params: [M, D, qDim, 0, ldh, ff, { f32: eps }, 0, 0, hd, qFull, ffFull, 0],
-          buffers: [att, x0, normW, M * D * 4, Wo.bound, Wg.bound, Wu.bound, Wd.bound, new Float32Array(M * ldh).fill(NaN)],
+          buffers: [att, x0, normW, c.cache ? null : M * D * 4, Wo.bound, Wg.bound, Wu.bound, Wd.bound, c.cache ? null : new Float32Array(M * ldh).fill(NaN)],
           groups: blockGroups(spec, M),
           read,
         });
-      expectNear(f32(await run(9)), a, 1e-4, "a");
+      if (!c.cache) expectNear(f32(await run(9)), a, 1e-4, "a");
       expectNear(f32(await run(2)), x2, 1e-4, "x");
     }),
     { numRuns: 14 },
@@ -195,7 +199,7 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
   if (!hasSubgroups()) return;
   await fc.assert(
     fc.asyncProperty(
-      fc.record({ many: fc.boolean(), M: fc.integer({ min: 1, max: 40 }), D4: fc.integer({ min: 1, max: 18 }), V: fc.integer({ min: 1, max: 150 }), pad4: fc.integer({ min: 0, max: 2 }), outOff: fc.integer({ min: 0, max: 3 }), ties: fc.boolean(), format: fc.constantFrom<Format>("f32", "bf16", "f16"), seed: fc.integer({ min: 1, max: 1 << 30 }) }),
+      fc.record({ many: fc.boolean(), M: fc.integer({ min: 1, max: 40 }), D4: fc.integer({ min: 1, max: 18 }), V: fc.integer({ min: 1, max: 150 }), pad4: fc.integer({ min: 0, max: 2 }), outOff: fc.integer({ min: 0, max: 3 }), ties: fc.boolean(), format: fc.constantFrom<Format>("f32", "bf16", "f16"), cache: fc.boolean(), seed: fc.integer({ min: 1, max: 1 << 30 }) }),
       async (c) => {
         const M = c.many ? 64 + c.M : c.M;
         const D = 4 * c.D4, ldw = D + 4 * c.pad4, V = c.V, eps = 1e-5;
@@ -227,9 +231,10 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
           if (t < V) wantLp[c.outOff + m] = row[t] - mx - Math.log(sum);
           wantAm[c.outOff + m] = best;
         }
-        const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "head", M, c.format);
+        const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "head", M, c.format, false, c.cache ? { D } : undefined);
+        expect(spec.CACHE).toBe(c.cache);
         const run = (read: number) =>
-          engine.runKernel({ family: "block", spec, params: [M, D, V, ldw, { f32: eps }, c.outOff, 0, 0], buffers: [x, normW, M * D * 4, W.bound, targets, lp0, am0], groups: blockGroups(spec, M), read });
+          engine.runKernel({ family: "block", spec, params: [M, D, V, ldw, { f32: eps }, c.outOff, 0, 0], buffers: [x, normW, c.cache ? null : M * D * 4, W.bound, targets, lp0, am0], groups: blockGroups(spec, M), read });
         expectNear(f32(await run(6)), wantLp, 1e-4, "logprob");
         const am = u32(await run(7));
         if (c.ties) expect(Array.from(am)).toEqual(Array.from(wantAm));
@@ -247,11 +252,21 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
   );
 }, slow);
 
-test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, grid over rows only", () => {
+test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, private caches within budget, grid over rows only", () => {
   const caps = { subgroups: true, subgroupMaxSize: 8 };
-  expect(blockSpec(caps, "pre", 63, "f32")).toEqual({ PRE: true, EMBED: false, POST: false, HEAD: false, L4: false, WG: 8, W16: false, WBF: false });
+  const off = { CACHE: false, CA: 0, CH: 0 };
+  expect(blockSpec(caps, "pre", 63, "f32")).toEqual({ PRE: true, EMBED: false, POST: false, HEAD: false, L4: false, WG: 8, W16: false, WBF: false, ...off });
   expect(blockSpec(caps, "pre", 63, "f32", true)).toMatchObject({ PRE: true, EMBED: true });
-  expect(blockSpec(caps, "post", 64, "bf16", true)).toEqual({ PRE: false, EMBED: false, POST: true, HEAD: false, L4: true, WG: 8, W16: true, WBF: true });
+  expect(blockSpec(caps, "post", 64, "bf16", true)).toEqual({ PRE: false, EMBED: false, POST: true, HEAD: false, L4: true, WG: 8, W16: true, WBF: true, ...off });
+  // The private caches: rows of a power of two >= 16 vec4s, within BLOCK_CACHE_MAX_VEC4 per invocation.
+  expect(blockSpec(caps, "post", 256, "f32", false, { D: 64, ff: 172 })).toMatchObject({ CACHE: true, CA: 16, CH: 64 });
+  expect(blockSpec(caps, "pre", 256, "f32", false, { D: 256 })).toMatchObject({ CACHE: true, CA: 64, CH: 0 });
+  expect(blockSpec(caps, "post", 256, "bf16", false, { D: 256, ff: 704 })).toMatchObject({ CACHE: true, CA: 64, CH: 256 }); // 4 x 320
+  expect(blockSpec(caps, "post", 256, "f32", false, { D: 512, ff: 1376 })).toMatchObject(off); // 4 x (128 + 512) > 1536
+  expect(blockSpec(caps, "post", 63, "f32", false, { D: 512, ff: 1376 })).toMatchObject({ CACHE: true, CA: 128, CH: 512 }); // one row
+  expect(4 * (128 + 512)).toBeGreaterThan(BLOCK_CACHE_MAX_VEC4);
+  expect(() => blockSpec(caps, "post", 8, "f32", false, { D: 64 })).toThrow(/POST needs ff/);
+  expect(() => blockSpec(caps, "head", 8, "f32", false, { D: 66 })).toThrow(/multiples of 4/);
   expect(blockSpec({ subgroups: true, subgroupMaxSize: 32 }, "head", 1, "f16")).toMatchObject({ HEAD: true, WG: 32, W16: true, WBF: false });
   expect(blockGroups(blockSpec(caps, "pre", 256, "f32"), 256)).toEqual([8, 1, 1]);
   expect(blockGroups(blockSpec(caps, "pre", 9, "f32"), 9)).toEqual([2, 1, 1]);

@@ -6,6 +6,9 @@
  * every dispatch costs ~25-60 us of thread hand-offs whatever its size, a third of a stories260K forward at
  * B = 1, T = 256 when it was 59 dispatches (now 16). The kernel spreads only rows over workgroups (32 per
  * workgroup), so it would starve a GPU: gpu/model.ts picks it on CPU adapters alone (see ModelOptions.blocks).
+ * The encoders ask for CACHE (h and a in private memory, see the kernel) wherever it fits. Same process,
+ * alternating, B = 1, T = 256: stories260K GPU time p10 6.49 -> 5.31 ms, p50 8.98 -> 7.60 ms (POST 1.2x, HEAD
+ * 1.33x); the tiny GQA model p10 40.5 -> 29.5 ms (POST 1.5x). Decode steps (one row) are unchanged.
  */
 import type { Gpu } from "./device.ts";
 import { matmulCaps, type MatmulCaps } from "./kernels.ts";
@@ -16,6 +19,14 @@ import type { LayerWeights, Matrix } from "./weights.ts";
 /** Storage buffers the PRE half binds (x, norm, h, Wq, Wk, Wv, q, k, v, tokInfo, cos, sin). */
 const PRE_STORAGE_BUFFERS = 12;
 const MAX_GROUPS = 65535;
+/**
+ * Private-memory budget of the CACHE specialisation, in vec4s per invocation: rows per invocation x (CA + CH),
+ * 24 KiB per invocation, 192 KiB per 8-invocation batch on an llvmpipe thread's stack. stories260K takes
+ * 4 x (16 + 64), the tiny GQA test model 4 x (64 + 256); wider layers keep h and a in storage.
+ */
+export const BLOCK_CACHE_MAX_VEC4 = 1536;
+/** Cache rows are sized in powers of two from 16 vec4s, so random test shapes and sub-networks share pipelines. */
+const cacheBlocks = (values: number) => (values <= 0 ? 0 : Math.max(16, 2 ** Math.ceil(Math.log2(values / 4))));
 
 /** The formats the block kernel reads: one f32 or 16-bit format for all seven matrices. */
 function blockFormat(w: LayerWeights): "f32" | "bf16" | "f16" | null {
@@ -52,13 +63,23 @@ export function canRunBlocks(gpu: Gpu, w: LayerWeights, hiddenSize: number, head
 /**
  * Block specialisation: the PRE (with EMBED: gathering x first), POST or HEAD part, 4 rows per invocation from
  * 64 rows (1 below, so a few rows still make several workgroups), the workgroup one subgroup wide, W16/WBF for
- * 16-bit weights.
+ * 16-bit weights; with `widths` (hidden size D, and for POST the MLP's full width ff), CACHE keeps the normalised
+ * rows (and POST's SwiGLU rows) in private memory when they fit BLOCK_CACHE_MAX_VEC4: CA (CH) vec4s per row, D / 4
+ * (ff / 4) rounded up to a power of two from 16.
  * @example
- * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", 256, "f32") // { PRE: true, EMBED: false, POST: false, HEAD: false, L4: true, WG: 8, W16: false, WBF: false }
+ * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", 256, "f32") // { PRE: true, EMBED: false, POST: false, HEAD: false, L4: true, WG: 8, W16: false, WBF: false, CACHE: false, CA: 0, CH: 0 }
+ * blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "post", 256, "f32", false, { D: 64, ff: 172 }) // { ..., CACHE: true, CA: 16, CH: 64 }
  */
-export function blockSpec(caps: MatmulCaps, part: "pre" | "post" | "head", M: number, format: "f32" | "bf16" | "f16", embed = false): Specialization {
+export function blockSpec(caps: MatmulCaps, part: "pre" | "post" | "head", M: number, format: "f32" | "bf16" | "f16", embed = false, widths?: { D: number; ff?: number }): Specialization {
   const WG = Math.min(64, Math.max(8, caps.subgroupMaxSize));
-  return { PRE: part === "pre", EMBED: part === "pre" && embed, POST: part === "post", HEAD: part === "head", L4: M >= 64, WG, W16: format !== "f32", WBF: format === "bf16" };
+  const L4 = M >= 64;
+  if (widths && (widths.D % 4 !== 0 || widths.D <= 0 || (part === "post" && !((widths.ff ?? 0) > 0 && widths.ff! % 4 === 0)))) {
+    throw new Error(`block cache widths must be positive multiples of 4 (POST needs ff), got ${JSON.stringify(widths)}`);
+  }
+  const CA = widths ? cacheBlocks(widths.D) : 0;
+  const CH = widths && part === "post" ? cacheBlocks(widths.ff!) : 0;
+  const CACHE = widths !== undefined && (L4 ? 4 : 1) * (CA + CH) <= BLOCK_CACHE_MAX_VEC4;
+  return { PRE: part === "pre", EMBED: part === "pre" && embed, POST: part === "post", HEAD: part === "head", L4, WG, W16: format !== "f32", WBF: format === "bf16", CACHE, CA: CACHE ? CA : 0, CH: CACHE ? CH : 0 };
 }
 
 /** Workgroup grid of a block dispatch over M rows (WG or 4 WG rows per workgroup). */
@@ -101,8 +122,8 @@ export function canEmbedInBlock(gpu: Gpu, embed: Matrix): boolean {
  * encodeBlockPre(rec, shape, w, { x, h, q, k, v, info, cos, sin }, { ids, idOff: 0, table: weights.embed });
  */
 export function encodeBlockPre(rec: Recorder, s: BlockShape, w: LayerWeights, b: { x: GPUBuffer; h: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; info: GPUBuffer; cos: GPUBuffer; sin: GPUBuffer }, embed?: { ids: GPUBuffer; idOff: number; table: Matrix }): void {
-  const spec = blockSpec(matmulCaps(rec.gpu.device), "pre", s.M, blockFormat(w)!, embed !== undefined);
-  const buffers = [b.x, w.attnNorm, b.h, w.q.chunks[0].buffer, w.k.chunks[0].buffer, w.v.chunks[0].buffer, b.q, b.k, b.v, b.info, b.cos, b.sin];
+  const spec = blockSpec(matmulCaps(rec.gpu.device), "pre", s.M, blockFormat(w)!, embed !== undefined, { D: s.D });
+  const buffers = [b.x, w.attnNorm, spec.CACHE ? null : b.h, w.q.chunks[0].buffer, w.k.chunks[0].buffer, w.v.chunks[0].buffer, b.q, b.k, b.v, b.info, b.cos, b.sin];
   if (embed) buffers.push(embed.ids, embed.table.chunks[0].buffer);
   rec.dispatch("block", spec, blockParams(s, w, embed?.idOff ?? 0), buffers, blockGroups(spec, s.M));
 }
@@ -112,8 +133,9 @@ export function encodeBlockPre(rec: Recorder, s: BlockShape, w: LayerWeights, b:
  * x += a Wd^T.
  */
 export function encodeBlockPost(rec: Recorder, s: BlockShape, w: LayerWeights, b: { att: GPUBuffer; x: GPUBuffer; h: GPUBuffer; a: GPUBuffer }): void {
-  const spec = blockSpec(matmulCaps(rec.gpu.device), "post", s.M, blockFormat(w)!);
-  const buffers = [b.att, b.x, w.mlpNorm, b.h, w.o.chunks[0].buffer, w.gate.chunks[0].buffer, w.up.chunks[0].buffer, w.down.chunks[0].buffer, b.a];
+  const spec = blockSpec(matmulCaps(rec.gpu.device), "post", s.M, blockFormat(w)!, false, { D: s.D, ff: w.gate.rows });
+  const cached = spec.CACHE === true;
+  const buffers = [b.att, b.x, w.mlpNorm, cached ? null : b.h, w.o.chunks[0].buffer, w.gate.chunks[0].buffer, w.up.chunks[0].buffer, w.down.chunks[0].buffer, cached ? null : b.a];
   rec.dispatch("block", spec, blockParams(s, w), buffers, blockGroups(spec, s.M));
 }
 
@@ -124,13 +146,14 @@ export function canRunHead(gpu: Gpu, lmHead: Matrix, hiddenSize: number): boolea
 
 /**
  * Record HEAD over M rows of x [M, D]: h = RMSNorm(x) (norm), logits = h lmHead^T (never stored); writes
- * logprob[outOff + m] = log p(targets[outOff + m]) (when the target is < V) and argmax[outOff + m].
+ * logprob[outOff + m] = log p(targets[outOff + m]) (when the target is < V) and argmax[outOff + m]. h is written
+ * to b.h only with `writeH` (for logits computed after it); otherwise it stays in private memory where it fits.
  * @example
  * encodeHead(rec, { M, D, V, eps, outOff: 0 }, weights.norm, weights.lmHead, { x, h, targets, logprob, argmax });
  */
-export function encodeHead(rec: Recorder, s: { M: number; D: number; V: number; eps: number; outOff: number }, norm: GPUBuffer, lmHead: Matrix, b: { x: GPUBuffer; h: GPUBuffer; targets: GPUBuffer; logprob: GPUBuffer; argmax: GPUBuffer }): void {
+export function encodeHead(rec: Recorder, s: { M: number; D: number; V: number; eps: number; outOff: number }, norm: GPUBuffer, lmHead: Matrix, b: { x: GPUBuffer; h: GPUBuffer; targets: GPUBuffer; logprob: GPUBuffer; argmax: GPUBuffer }, writeH = false): void {
   const format = lmHead.format === "bf16" || lmHead.format === "f16" ? lmHead.format : "f32";
-  const spec = blockSpec(matmulCaps(rec.gpu.device), "head", s.M, format);
+  const spec = blockSpec(matmulCaps(rec.gpu.device), "head", s.M, format, false, writeH ? undefined : { D: s.D });
   const p = params(s.M, s.D, s.V, lmHead.cols, { f32: s.eps }, s.outOff, 0, 0);
-  rec.dispatch("block", spec, p, [b.x, norm, b.h, lmHead.chunks[0].buffer, b.targets, b.logprob, b.argmax], blockGroups(spec, s.M));
+  rec.dispatch("block", spec, p, [b.x, norm, spec.CACHE ? null : b.h, lmHead.chunks[0].buffer, b.targets, b.logprob, b.argmax], blockGroups(spec, s.M));
 }

@@ -428,12 +428,13 @@ export class GpuModel {
     }
   }
 
-  /** Log-softmax of each row's target and its argmax into s.logprob / s.argmax; returns what to read back. */
   /**
-   * Final norm of x's M rows into s.h, then per row the log-prob of its target (s.targets) and the argmax into
-   * s.logprob / s.argmax: as one HEAD block where it runs (see blockHead), else norm, lm head and log-softmax.
+   * Per row of x's M rows the log-prob of its target (s.targets) and the argmax into s.logprob / s.argmax, as one
+   * HEAD block where it runs (see blockHead), else final norm into s.h, lm head and log-softmax; returns what to
+   * read back. With `normInH`, s.h is left holding the final norm of the M rows for more logits after it (the
+   * HEAD block otherwise keeps its normalised rows in private memory).
    */
-  private encodeScores(s: Scratch, x: GPUBuffer, M: number): { buffer: GPUBuffer; offset: number; size: number }[] {
+  private encodeScores(s: Scratch, x: GPUBuffer, M: number, normInH = false): { buffer: GPUBuffer; offset: number; size: number }[] {
     const V = this.config.vocabSize;
     const D = this.config.hiddenSize;
     const reads = [
@@ -441,7 +442,7 @@ export class GpuModel {
       { buffer: s.argmax, offset: 0, size: M * F },
     ];
     if (this.blockHead) {
-      encodeHead(this.rec, { M, D, V, eps: this.config.rmsNormEps, outOff: 0 }, this.weights.norm, this.weights.lmHead, { x, h: s.h, targets: s.targets, logprob: s.logprob, argmax: s.argmax });
+      encodeHead(this.rec, { M, D, V, eps: this.config.rmsNormEps, outOff: 0 }, this.weights.norm, this.weights.lmHead, { x, h: s.h, targets: s.targets, logprob: s.logprob, argmax: s.argmax }, normInH);
       return reads;
     }
     this.rmsnorm(x, this.weights.norm, s.h, M);
@@ -593,7 +594,7 @@ export class GpuModel {
       }
     } else {
       this.layers(s, M, 0, subnet, () => ({ k: s.k, v: s.v, rowOff: 0 }), undefined, { ids: s.ids, idOff: 0 });
-      if (want.scores) reads.push(...this.encodeScores(s, s.x, M));
+      if (want.scores) reads.push(...this.encodeScores(s, s.x, M, want.lastLogits || want.allLogits));
       else this.rmsnorm(s.x, this.weights.norm, s.h, M);
       if (want.lastLogits) {
         const idxBuf = this.buffer("lastIdx", B * F);

@@ -15,7 +15,8 @@ interface Dispatch {
   family: KernelFamily;
   spec: Specialization;
   params: ArrayBuffer;
-  buffers: GPUBuffer[];
+  /** Bindings 1..n in order; null: a binding this specialisation does not declare (left out of the bind group). */
+  buffers: (GPUBuffer | null)[];
   groups: [number, number, number];
 }
 interface Copy {
@@ -89,7 +90,7 @@ export class Recorder {
 
   constructor(readonly gpu: Gpu) {}
 
-  dispatch(family: KernelFamily, spec: Specialization, p: ArrayBuffer, buffers: GPUBuffer[], groups: [number, number, number]): void {
+  dispatch(family: KernelFamily, spec: Specialization, p: ArrayBuffer, buffers: (GPUBuffer | null)[], groups: [number, number, number]): void {
     if (groups.some((g) => g === 0)) return; // empty work (e.g. zero rows) is a no-op
     this.ops.push({ kind: "dispatch", family, spec, params: p, buffers, groups });
   }
@@ -189,11 +190,11 @@ export class Recorder {
   }
 
   private bindGroup(pipeline: GPUComputePipeline, uniform: GPUBuffer, slot: number, op: Dispatch): GPUBindGroup {
-    const key = `${objectId(pipeline)}|${objectId(uniform)}|${slot}|${op.params.byteLength}|${op.buffers.map(objectId).join(",")}`;
+    const key = `${objectId(pipeline)}|${objectId(uniform)}|${slot}|${op.params.byteLength}|${op.buffers.map((b) => (b ? objectId(b) : 0)).join(",")}`;
     let group = this.bindGroups.get(key);
     if (!group) {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform, offset: slot * SLOT, size: op.params.byteLength } }];
-      op.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+      op.buffers.forEach((buffer, i) => buffer && entries.push({ binding: i + 1, resource: { buffer } }));
       group = this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
       if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
       this.bindGroups.set(key, group);

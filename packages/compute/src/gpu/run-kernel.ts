@@ -12,8 +12,11 @@ export interface KernelRun {
   spec: Specialization;
   /** Parameter struct fields: numbers are u32, {f32: x} are f32. */
   params: (number | { f32: number })[];
-  /** Buffers for bindings 1..n, in order: typed-array contents (uploaded) or a byte size (zero-filled). */
-  buffers: (Float32Array | Uint32Array | Int32Array | number)[];
+  /**
+   * Buffers for bindings 1..n, in order: typed-array contents (uploaded), a byte size (zero-filled), or null for a
+   * binding the specialisation does not declare.
+   */
+  buffers: (Float32Array | Uint32Array | Int32Array | number | null)[];
   groups: [number, number, number];
   /** Which binding (1-based index into `buffers` + 1) to read back. */
   read: number;
@@ -21,20 +24,23 @@ export interface KernelRun {
 
 export async function runKernel(gpu: Gpu, run: KernelRun): Promise<Uint8Array> {
   const buffers = run.buffers.map((b, i) =>
-    typeof b === "number"
-      ? gpu.createBuffer(b, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, `kernel-test.${i}`)
-      : gpu.uploadStorage(b, `kernel-test.${i}`),
+    b === null
+      ? null
+      : typeof b === "number"
+        ? gpu.createBuffer(b, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, `kernel-test.${i}`)
+        : gpu.uploadStorage(b, `kernel-test.${i}`),
   );
+  const spec = run.buffers[run.read - 1];
+  if (spec === null || spec === undefined) throw new Error(`kernel run: binding ${run.read} to read back is not bound`);
   const rec = new Recorder(gpu);
   try {
     rec.dispatch(run.family, run.spec, params(...run.params), buffers, run.groups);
-    const out = buffers[run.read - 1];
-    const spec = run.buffers[run.read - 1];
+    const out = buffers[run.read - 1]!;
     const size = typeof spec === "number" ? spec : spec.byteLength; // buffers are allocated rounded up to 16 bytes
     const [data] = await rec.run([{ buffer: out, offset: 0, size }]);
     return new Uint8Array(data);
   } finally {
     rec.destroy();
-    buffers.forEach((b) => gpu.releaseBuffer(b));
+    buffers.forEach((b) => b && gpu.releaseBuffer(b));
   }
 }
