@@ -272,3 +272,11 @@ test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, private ca
   expect(blockGroups(blockSpec(caps, "pre", 9, "f32"), 9)).toEqual([2, 1, 1]);
   expect(() => blockGroups(blockSpec(caps, "pre", 40, "f32"), 8 * 65536)).toThrow(/65535/);
 });
+
+test("reading back a binding a cached specialisation leaves unbound is refused by name", async () => {
+  if (!hasSubgroups()) return;
+  const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "head", 4, "f32", false, { D: 8 });
+  const run = { family: "block" as const, spec, params: [4, 8, 4, 8, { f32: 1e-5 }, 0, 0, 0], buffers: [rand(32, 1), rand(8, 2), null, rand(32, 3), new Uint32Array(4), 16, 16], groups: blockGroups(spec, 4) };
+  await expect(engine.runKernel({ ...run, read: 3 })).rejects.toThrow(/binding 3 to read back is not bound/);
+  expect(u32(await engine.runKernel({ ...run, read: 7 })).length).toBe(4); // the engine goes on
+});

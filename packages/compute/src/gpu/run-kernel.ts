@@ -23,6 +23,8 @@ export interface KernelRun {
 }
 
 export async function runKernel(gpu: Gpu, run: KernelRun): Promise<Uint8Array> {
+  const spec = run.buffers[run.read - 1];
+  if (spec === null || spec === undefined) throw new Error(`kernel run: binding ${run.read} to read back is not bound`);
   const buffers = run.buffers.map((b, i) =>
     b === null
       ? null
@@ -30,8 +32,6 @@ export async function runKernel(gpu: Gpu, run: KernelRun): Promise<Uint8Array> {
         ? gpu.createBuffer(b, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, `kernel-test.${i}`)
         : gpu.uploadStorage(b, `kernel-test.${i}`),
   );
-  const spec = run.buffers[run.read - 1];
-  if (spec === null || spec === undefined) throw new Error(`kernel run: binding ${run.read} to read back is not bound`);
   const rec = new Recorder(gpu);
   try {
     rec.dispatch(run.family, run.spec, params(...run.params), buffers, run.groups);
