@@ -23,21 +23,52 @@ export const kernelSources = {
 } as const;
 export type KernelFamily = keyof typeof kernelSources;
 
+/** A compiled kernel and the layout of its one bind group (see bindGroupLayoutEntries). */
+export interface Pipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/**
+ * The bind group layout a kernel declares, read from its expanded WGSL: binding 0 is the parameter struct
+ * (a uniform with a dynamic offset, so one bind group serves every parameter slot of a recording), the others
+ * read-only or read-write storage. Kernels declare bindings as `@group(0) @binding(n) var<uniform>` or
+ * `var<storage, read | read_write>`; anything else is refused rather than guessed.
+ * @example
+ * bindGroupLayoutEntries("@group(0) @binding(0) var<uniform> p: P;\n@group(0) @binding(1) var<storage, read> x: array<f32>;")
+ * // [{ binding: 0, visibility: COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } }, { binding: 1, ..., buffer: { type: "read-only-storage" } }]
+ */
+export function bindGroupLayoutEntries(code: string): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  for (const m of code.matchAll(/@group\((\d+)\)\s*@binding\((\d+)\)\s*var(<[^>]*>)?/g)) {
+    const [, group, binding, space] = m;
+    const type = space === "<uniform>" ? "uniform" : space === "<storage, read>" ? "read-only-storage" : space === "<storage, read_write>" ? "storage" : null;
+    if (group !== "0" || type === null || (type === "uniform") !== (binding === "0")) {
+      throw new Error(`kernel binding "${m[0]}": expected group 0, a uniform at binding 0 and storage buffers elsewhere`);
+    }
+    // 4 = GPUShaderStage.COMPUTE (the constant is not a global in every runtime that loads this file).
+    entries.push({ binding: Number(binding), visibility: 4, buffer: type === "uniform" ? { type, hasDynamicOffset: true } : { type } });
+  }
+  return entries;
+}
+
 /** Pipelines compiled once per (family, specialisation) and reused for the life of the device. */
 export class PipelineCache {
-  private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelines = new Map<string, Pipeline>();
   constructor(private device: GPUDevice) {}
 
-  get(family: KernelFamily, spec: Specialization = {}): GPUComputePipeline {
+  get(family: KernelFamily, spec: Specialization = {}): Pipeline {
     const key = specKey(family, spec);
-    let pipeline = this.pipelines.get(key);
-    if (!pipeline) {
+    let entry = this.pipelines.get(key);
+    if (!entry) {
       const code = expandTemplate(kernelSources[family], spec);
       const module = this.device.createShaderModule({ code, label: key });
-      pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: key });
-      this.pipelines.set(key, pipeline);
+      const layout = this.device.createBindGroupLayout({ entries: bindGroupLayoutEntries(code), label: key });
+      const pipeline = this.device.createComputePipeline({ layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label: key }), compute: { module, entryPoint: "main" }, label: key });
+      entry = { pipeline, layout };
+      this.pipelines.set(key, entry);
     }
-    return pipeline;
+    return entry;
   }
 
   get size(): number {
