@@ -75,6 +75,16 @@ test("SVG has one dot per candidate per panel, front dots and the full-network r
   );
 });
 
+test("SVG of values a few ulps apart ends (it used to loop, filling memory), with the same dots", () => {
+  for (const [a, b] of [[1, 1 + Number.EPSILON], [1000, 1000 + 2 ** -40], [5, 5], [1e6, 1e6 + 1e-6]]) {
+    const points = [a, b].map((y, i) => ({ id: i + 1, values: { tinystories: y, params: 1000 + i, throughput: 500 }, onFront: i === 0, isFull: i === 0 }));
+    const svg = scatterSvg(points, reportPanels(search), "t");
+    expect(svg.match(/class="(candidate|front)"/g)?.length ?? 0).toBe(2 * points.length);
+    expect(svg).not.toContain("NaN");
+    expect(svg.length).toBeLessThan(20_000);
+  }
+});
+
 test("number formatting and table alignment", () => {
   expect(formatNumber(260032)).toBe("260,032");
   expect(formatNumber(3.978687)).toBe("3.979");
