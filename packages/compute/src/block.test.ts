@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
-import { f32, rand, u32 } from "./test-data.ts";
+import { f32, rand, rmsnormRef, u32 } from "./test-data.ts";
 import { BLOCK_CACHE_MAX_VEC4, blockGroups, blockSpec } from "./gpu/block.ts";
 
 let engine: Engine;
@@ -32,18 +32,6 @@ function weight(rows: number, cols: number, seed: number, format: Format, scale 
   const packed = new Uint32Array(Math.ceil(bytes.byteLength / 4));
   new Uint8Array(packed.buffer).set(bytes);
   return { bound: packed, seen: tensorToFloat32({ name: "w", dtype, shape: [rows, cols], data: bytes }) };
-}
-
-/** Rows [M, D] of x normalised (RMSNorm, float64) times g. */
-function rmsnorm(x: ArrayLike<number>, M: number, D: number, g: Float32Array, eps: number): Float64Array {
-  const h = new Float64Array(M * D);
-  for (let m = 0; m < M; m++) {
-    let s = 0;
-    for (let d = 0; d < D; d++) s += x[m * D + d] ** 2;
-    const inv = 1 / Math.sqrt(s / D + eps);
-    for (let d = 0; d < D; d++) h[m * D + d] = x[m * D + d] * inv * g[d];
-  }
-  return h;
 }
 
 /** out[m, n] = sum_k A[m, k] W[n, k] (k < K; A row stride lda, W row stride ldw). */
@@ -104,7 +92,7 @@ test("block PRE: embedding gather (EMBED), RMSNorm, q/k/v of kept heads, RoPE at
       const k0 = rand(kvRows * kvDim, c.seed + 7); // cache rows before rowOff must keep their values
       const v0 = rand(kvRows * kvDim, c.seed + 8);
 
-      const h = rmsnorm(x, M, D, normW, eps);
+      const h = rmsnormRef(x, M, D, normW, eps);
       const q = linear(h, D, M, D, Wq.seen, D, qDim);
       const k = linear(h, D, M, D, Wk.seen, D, kvDim);
       const v = linear(h, D, M, D, Wv.seen, D, kvDim);
@@ -167,7 +155,7 @@ test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, 
 
       const o = linear(att, qDim, M, qDim, Wo.seen, qFull, D);
       const x1 = Float64Array.from(x0, (v, i) => v + o[i]);
-      const h = rmsnorm(x1, M, D, normW, eps);
+      const h = rmsnormRef(x1, M, D, normW, eps);
       const gate = linear(h, D, M, D, Wg.seen, D, ldh);
       const up = linear(h, D, M, D, Wu.seen, D, ldh);
       const a = new Float64Array(M * ldh);
@@ -216,7 +204,7 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
         }
         // Targets: in range, out of range (no log-prob: the initial value stays), after outOff.
         const targets = new Uint32Array(c.outOff + M).map((_, i) => (i % 5 === 4 ? V + (i % 3) : (i * 7 + c.seed) % V));
-        const h = rmsnorm(x, M, D, normW, eps);
+        const h = rmsnormRef(x, M, D, normW, eps);
         const logits = linear(h, D, M, D, W.seen, ldw, V);
         const wantLp = rand(c.outOff + M, c.seed + 3), wantAm = new Uint32Array(c.outOff + M).fill(7777);
         const lp0 = Float32Array.from(wantLp), am0 = Uint32Array.from(wantAm);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
-import { f32, rand, u32 } from "./test-data.ts";
+import { f32, rand, rmsnormRef, u32 } from "./test-data.ts";
 import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulGroups, matmulSpec, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./gpu/kernels.ts";
 
 let engine: Engine;
@@ -274,13 +274,7 @@ test("rmsnorm: row-per-invocation and workgroup-per-row variants, any D", async 
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 1, max: 140 }), fc.integer({ min: 1, max: 300 }), fc.boolean(), fc.integer({ min: 1, max: 1 << 30 }), async (M, D, rows, seed) => {
       const x = rand(M * D, seed), w = rand(D, seed + 1), eps = 1e-5;
-      const want = new Float32Array(M * D);
-      for (let m = 0; m < M; m++) {
-        let ss = 0;
-        for (let d = 0; d < D; d++) ss += x[m * D + d] ** 2;
-        const inv = 1 / Math.sqrt(ss / D + eps);
-        for (let d = 0; d < D; d++) want[m * D + d] = x[m * D + d] * inv * w[d];
-      }
+      const want = rmsnormRef(x, M, D, w, eps);
       const spec = { ...rmsnormSpec(M, D), ROWS: rows };
       const out = f32(await engine.runKernel({ family: "rmsnorm", spec, params: [M, D, { f32: eps }, 0], buffers: [x, w, M * D * 4], groups: rmsnormGroups(spec, M), read: 3 }));
       expectClose(out, want, 1e-5);
