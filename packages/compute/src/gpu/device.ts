@@ -44,7 +44,9 @@ export class Gpu {
   static async create(): Promise<Gpu> {
     Object.assign(globalThis, globals);
     process.env.XDG_RUNTIME_DIR ??= "/tmp";
-    const flags = process.platform === "linux" ? ["backend=vulkan"] : [];
+    // Dawn rounds timestamp queries to ~65 us by default (a browser's timing-attack guard), which hid every
+    // kernel shorter than that in bench/profile.ts; headless, there is nothing to guard.
+    const flags = ["disable-dawn-features=timestamp_quantization", ...(process.platform === "linux" ? ["backend=vulkan"] : [])];
     const gpu = create(flags);
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) {

@@ -12,7 +12,7 @@ import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@
 import type { Gpu } from "./device.ts";
 import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
 import { canFuseGlu, encodeGlu, encodeLinear } from "./linear.ts";
-import { canEmbedInBlock, canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeHead, type BlockShape } from "./block.ts";
+import { canEmbedInBlock, canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeBlockStep, encodeHead, type BlockShape, type StepRow } from "./block.ts";
 import { isCpuAdapter } from "./priority.ts";
 import { params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
@@ -278,7 +278,7 @@ export class GpuModel {
    * is needed there only as keys and values. Scoring ARC-Easy's shared contexts this saves the last layer's work
    * on about three quarters of the rows.
    */
-  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget, tail: Tail | undefined, embed: { ids: GPUBuffer; idOff: number }): void {
+  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget, tail: Tail | undefined, embed: { ids: GPUBuffer; idOff: number }, row?: StepRow): void {
     const c = this.config;
     const hd = c.headDim;
     const D = c.hiddenSize;
@@ -297,7 +297,7 @@ export class GpuModel {
       const ff = subnet.mlp[l];
       const t = kv(l);
       if (this.blockLayers[l]) {
-        this.blockLayer(s, M, infoOff, l, qHeads, g, ff, t, tail && l === last ? tail : undefined, embedInBlock && l === first ? embed : undefined);
+        this.blockLayer(s, M, infoOff, l, qHeads, g, ff, t, tail && l === last ? tail : undefined, embedInBlock && l === first ? embed : undefined, row);
         continue;
       }
       this.rmsnorm(s.x, w.attnNorm, s.h, M);
@@ -347,8 +347,9 @@ export class GpuModel {
   /**
    * Layer l as block halves (gpu/block.ts): PRE over the M rows (keys and values of all, queries of all), attention,
    * POST. With a tail, attention and POST run on the tail's rows only, their x and queries gathered compactly.
+   * A decode step (one row, its `row` known) is one STEP dispatch where the layer fits it.
    */
-  private blockLayer(s: Scratch, M: number, infoOff: number, l: number, qHeads: number, g: number, ff: number, t: KvTarget, tail?: Tail, embed?: { ids: GPUBuffer; idOff: number }): void {
+  private blockLayer(s: Scratch, M: number, infoOff: number, l: number, qHeads: number, g: number, ff: number, t: KvTarget, tail?: Tail, embed?: { ids: GPUBuffer; idOff: number }, row?: StepRow): void {
     const c = this.config;
     const hd = c.headDim;
     const D = c.hiddenSize;
@@ -356,7 +357,9 @@ export class GpuModel {
     const qDim = qHeads * hd;
     const kvDim = g * hd;
     const shape: BlockShape = { M, D, qDim, kvDim, headDim: hd, eps: c.rmsNormEps, infoOff, kvOff: t.rowOff * kvDim, ff, ldh: Math.ceil(ff / 4) * 4 };
-    encodeBlockPre(this.rec, shape, w, { x: s.x, h: s.h, q: s.q, k: t.k, v: t.v, info: s.info, cos: this.cos, sin: this.sin }, embed && { ...embed, table: this.weights.embed });
+    const table = this.weights.embed;
+    if (M === 1 && row && !tail && encodeBlockStep(this.rec, shape, w, { x: s.x, k: t.k, v: t.v, cos: this.cos, sin: this.sin }, row, embed && { ...embed, table })) return;
+    encodeBlockPre(this.rec, shape, w, { x: s.x, h: s.h, q: s.q, k: t.k, v: t.v, info: s.info, cos: this.cos, sin: this.sin }, embed && { ...embed, table });
     let rows = M;
     let x = s.x;
     let q = s.q;
@@ -698,7 +701,7 @@ export class GpuModel {
     next(tail.x, P);
     // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
     for (let p = P; p < total - 1; p++) {
-      this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }), undefined, { ids: tokens, idOff: p });
+      this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }), undefined, { ids: tokens, idOff: p }, { pos: p, kvLo: 0 });
       next(s.x, p + 1);
     }
     const [data] = await this.rec.run([{ buffer: tokens, offset: P * F, size: maxNew * F }]);
