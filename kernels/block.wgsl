@@ -6,7 +6,6 @@
 //   HEAD: h = RMSNorm(x) * norm;  logits = h lmHead^T, never stored: per row the log-softmax value of the target
 //         token and the argmax (lowest index on ties), as kernels/logsoftmax.wgsl computes them from stored logits.
 // Attention (kernels/attention.wgsl) runs between them: it is the only step that mixes rows.
-//   STEP: a whole layer for one row (a decode step): PRE, attention over the KV cache, POST, in one dispatch.
 //   x, h: [M, D];  q, att: [M, qDim];  k, v: [rows, kvDim] written from element kvOff;  a: [M, ldh].
 // Weights are PyTorch Linear weights [out, in] with the elastic slices of kernels/matmul.wgsl (first rows, first
 // columns, row stride ldw); a holds ldh >= nValid columns (nValid = kept MLP width, zero-padded to a multiple of 4).
@@ -26,17 +25,8 @@
 // index is a plain vector load. h and a are then not bound at all. Without CACHE (rows too wide for the private
 // budget) they go through storage as before.
 //
-// STEP (one row, so M = 1, no L4, always CACHE): every invocation computes the same row, so everything a later
-// step needs is already in its own private memory: x, h, q, k, v, the attention output and a never leave it, and
-// no barrier is needed; invocation 0 alone stores the row's key, value and x. Attention reads the cache rows
-// [kvLo, own) from storage (written by earlier dispatches; own = kvOff / kvDim is this row's cache row, whose key
-// and value come from private memory) with the keys spread over the subgroup's lanes, each lane keeping a running
-// softmax per head that subgroupMax/subgroupAdd merge at the end (split-K, as flash-decoding does). A decode step
-// was PRE + attention + POST, three dispatches per layer of ~30-90 us hand-offs each around ~10 us of work.
-//
-// Specialisation: one of PRE (optionally EMBED), POST, HEAD, STEP (optionally EMBED); MLP = POST or STEP; L4 (4
-// rows per invocation, else 1), WG (subgroup size), W16/WBF (16-bit weights), CACHE with CA, CH; STEP's CQ, CK
-// (vec4 blocks of a full q and kv row, powers of two) and HD (head dim).
+// Specialisation: one of PRE (optionally EMBED), POST, HEAD; L4 (4 rows per invocation, else 1), WG (subgroup size),
+// W16/WBF (16-bit weights), CACHE with CA, CH.
 enable subgroups;
 
 //#if HEAD
@@ -48,7 +38,6 @@ struct Params {
   ldh: u32, nValid: u32, eps: f32, infoOff: u32,
   kvOff: u32, headDim: u32, oLdw: u32, dLdw: u32,
   idOff: u32, // EMBED: row m's token id is ids[idOff + m]
-  pos: u32, kvLo: u32, scale: f32, // STEP: the row's position, its first key's cache row, the attention scale
 }
 //#endif
 @group(0) @binding(0) var<uniform> p: Params;
@@ -104,26 +93,6 @@ alias WBlock = vec4f;
 @group(0) @binding(9) var<storage, read_write> a: array<vec4f>;
 //#endif
 //#endif
-//#if STEP
-@group(0) @binding(1) var<storage, read_write> x: array<vec4f>;
-@group(0) @binding(2) var<storage, read> normW: array<vec4f>; // attention norm
-@group(0) @binding(4) var<storage, read> W0: array<WBlock>; // q
-@group(0) @binding(5) var<storage, read> W1: array<WBlock>; // k
-@group(0) @binding(6) var<storage, read> W2: array<WBlock>; // v
-@group(0) @binding(8) var<storage, read_write> kOut: array<vec4f>; // the KV cache
-@group(0) @binding(9) var<storage, read_write> vOut: array<vec4f>;
-@group(0) @binding(11) var<storage, read> cosT: array<vec4f>;
-@group(0) @binding(12) var<storage, read> sinT: array<vec4f>;
-//#if EMBED
-@group(0) @binding(13) var<storage, read> ids: array<u32>;
-@group(0) @binding(14) var<storage, read> table: array<vec4f>;
-//#endif
-@group(0) @binding(15) var<storage, read> normW2: array<vec4f>; // MLP norm
-@group(0) @binding(16) var<storage, read> W3: array<WBlock>; // o
-@group(0) @binding(17) var<storage, read> W4: array<WBlock>; // gate
-@group(0) @binding(18) var<storage, read> W5: array<WBlock>; // up
-@group(0) @binding(19) var<storage, read> W6: array<WBlock>; // down
-//#endif
 //#if HEAD
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
 @group(0) @binding(2) var<storage, read> normW: array<vec4f>;
@@ -137,7 +106,6 @@ alias WBlock = vec4f;
 //#endif
 
 const WG = {{WG}}u;
-const NEG = -3.4e38; // finite "minus infinity", so exp(NEG - NEG) never makes a NaN
 //#if L4
 const RS = 4u; // rows per invocation
 //#else
@@ -147,22 +115,10 @@ const RS = 1u;
 // Row slot r (this invocation's r-th row) of h at hc[r * CA ..], of a at ac[r * CH ..].
 const CA = {{CA}}u;
 var<private> hc: array<vec4f, RS * CA>;
-//#if MLP
+//#if POST
 const CH = {{CH}}u;
 var<private> ac: array<vec4f, RS * CH>;
 //#endif
-//#endif
-//#if STEP
-// The row's x, q (pre-scaled for attention after RoPE), k, v and attention output.
-const CQ = {{CQ}}u;
-const CK = {{CK}}u;
-const HD = {{HD}}u;
-const HV = HD / 4u;
-var<private> xc: array<vec4f, CA>;
-var<private> qc: array<vec4f, CQ>;
-var<private> kc: array<vec4f, CK>;
-var<private> vc: array<vec4f, CK>;
-var<private> atc: array<vec4f, CQ>;
 //#endif
 
 // The selectors below are constants at every call site: once the functions are inlined the switches fold
@@ -178,17 +134,11 @@ fn loadW(sel: u32, i: u32) -> vec4f {
 //#if POST
     case 3u: { return wv(W3[i]); }
 //#endif
-//#if STEP
-    case 3u: { return wv(W3[i]); }
-    case 4u: { return wv(W4[i]); }
-    case 5u: { return wv(W5[i]); }
-    case 6u: { return wv(W6[i]); }
-//#endif
     default: { return wv(W0[i]); }
   }
 }
 
-// Block i of activation `sel`: PRE and HEAD read h; POST and STEP read att (0), h (1) or a (2).
+// Block i of activation `sel`: PRE and HEAD read h; POST reads att (0), h (1) or a (2).
 //#if CACHE
 fn loadH(i: u32) -> vec4f { return hc[i]; }
 //#else
@@ -206,15 +156,7 @@ fn loadA(sel: u32, i: u32) -> vec4f {
 //#endif
   }
 //#else
-//#if STEP
-  switch sel {
-    case 0u: { return atc[i]; }
-    case 1u: { return hc[i]; }
-    default: { return ac[i]; }
-  }
-//#else
   return loadH(i);
-//#endif
 //#endif
 }
 
@@ -367,156 +309,6 @@ fn put(sel: u32, i: u32, v: vec4f) {
     default: { x[i] = x[i] + v; } // residual add
   }
 }
-//#endif
-//#if STEP
-fn put(sel: u32, i: u32, v: vec4f) {
-  switch sel {
-    case 0u: { qc[i] = v; }
-    case 1u: { kc[i] = v; }
-    case 2u: { vc[i] = v; }
-    default: { xc[i] += v; } // residual add
-  }
-}
-
-// One row times W (ws)^T: the tile above would have every lane compute the same row (32 broadcasts per k block),
-// so here the lanes split the columns instead. Lane s takes columns n0 + 4s .. n0 + 4s + 3 of each 32-column
-// tile (4 W loads per k block, 4 vec4 FMAs against the row's private A block), and 8 broadcasts per tile hand
-// every lane all 32. Returns the tile's column group j (columns n0 + 4j ..) via the caller's put.
-fn gemvTile(as_: u32, K: u32, ws: u32, N: u32, ldw: u32, n0: u32, s: u32) -> vec4f {
-  let r = (min(vec4u(n0 + 4u * s) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u)) * ldw) >> vec4u(2u);
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
-  for (var q = 0u; q < (K >> 2u); q++) {
-    let a = loadA(as_, q);
-    a0 += a * loadW(ws, r.x + q);
-    a1 += a * loadW(ws, r.y + q);
-    a2 += a * loadW(ws, r.z + q);
-    a3 += a * loadW(ws, r.w + q);
-  }
-  let one = vec4f(1.0);
-  return vec4f(dot(a0, one), dot(a1, one), dot(a2, one), dot(a3, one));
-}
-
-// out (sel) columns 0 .. N - 1 (a multiple of 4) = the row A (as_) times W (ws)^T over K.
-fn gemv(as_: u32, K: u32, ws: u32, N: u32, ldw: u32, sel: u32, s: u32) {
-  for (var n0 = 0u; n0 < N; n0 += 32u) {
-    let o = gemvTile(as_, K, ws, N, ldw, n0, s);
-    let b = n0 >> 2u;
-    put(sel, b, subgroupBroadcast(o, 0u)); // n0 < N
-    if (n0 + 4u < N) { put(sel, b + 1u, subgroupBroadcast(o, 1u)); }
-    if (n0 + 8u < N) { put(sel, b + 2u, subgroupBroadcast(o, 2u)); }
-    if (n0 + 12u < N) { put(sel, b + 3u, subgroupBroadcast(o, 3u)); }
-    if (n0 + 16u < N) { put(sel, b + 4u, subgroupBroadcast(o, 4u)); }
-    if (n0 + 20u < N) { put(sel, b + 5u, subgroupBroadcast(o, 5u)); }
-    if (n0 + 24u < N) { put(sel, b + 6u, subgroupBroadcast(o, 6u)); }
-    if (n0 + 28u < N) { put(sel, b + 7u, subgroupBroadcast(o, 7u)); }
-  }
-}
-
-// a (ac, ldh columns) = silu(h Wg^T) * (h Wu^T), 0 past nValid.
-fn gemvGlu(s: u32) {
-  for (var n0 = 0u; n0 < p.ldh; n0 += 32u) {
-    let g = gemvTile(1u, p.D, 4u, p.ldh, p.D, n0, s);
-    let u = gemvTile(1u, p.D, 5u, p.ldh, p.D, n0, s);
-    let o = glu4(g, u, n0 + 4u * s);
-    let b = n0 >> 2u;
-    ac[b] = subgroupBroadcast(o, 0u);
-    if (n0 + 4u < p.ldh) { ac[b + 1u] = subgroupBroadcast(o, 1u); }
-    if (n0 + 8u < p.ldh) { ac[b + 2u] = subgroupBroadcast(o, 2u); }
-    if (n0 + 12u < p.ldh) { ac[b + 3u] = subgroupBroadcast(o, 3u); }
-    if (n0 + 16u < p.ldh) { ac[b + 4u] = subgroupBroadcast(o, 4u); }
-    if (n0 + 20u < p.ldh) { ac[b + 5u] = subgroupBroadcast(o, 5u); }
-    if (n0 + 24u < p.ldh) { ac[b + 6u] = subgroupBroadcast(o, 6u); }
-    if (n0 + 28u < p.ldh) { ac[b + 7u] = subgroupBroadcast(o, 7u); }
-  }
-}
-
-// h = RMSNorm(x) * w (the attention norm, or with `mlp` the MLP norm), as norm() does for stored rows.
-fn normStep(mlp: bool) {
-  let n = p.D >> 2u;
-  var ss = 0.0;
-  for (var d = 0u; d < n; d++) { ss += dot(xc[d], xc[d]); }
-  let inv = inverseSqrt(ss / f32(p.D) + p.eps);
-  if (mlp) {
-    for (var d = 0u; d < n; d++) { hc[d] = xc[d] * inv * normW2[d]; }
-  } else {
-    for (var d = 0u; d < n; d++) { hc[d] = xc[d] * inv * normW[d]; }
-  }
-}
-
-// RoPE at p.pos on every head of q and k (as rope() does), then q times the attention scale.
-fn ropeStep() {
-  let half = p.headDim >> 3u; // vec4s per half head
-  for (var d = 0u; d < half; d++) {
-    let c = cosT[p.pos * half + d];
-    let s = sinT[p.pos * half + d];
-    for (var e = d; e < (p.qDim >> 2u); e += 2u * half) {
-      let x1 = qc[e];
-      let x2 = qc[e + half];
-      qc[e] = x1 * c - x2 * s;
-      qc[e + half] = x2 * c + x1 * s;
-    }
-    for (var e = d; e < (p.kvDim >> 2u); e += 2u * half) {
-      let x1 = kc[e];
-      let x2 = kc[e + half];
-      kc[e] = x1 * c - x2 * s;
-      kc[e + half] = x2 * c + x1 * s;
-    }
-  }
-  for (var e = 0u; e < (p.qDim >> 2u); e++) { qc[e] *= p.scale; }
-}
-
-// The attention output of every query head into atc: keys kvLo .. own - 1 from the cache, own from kc/vc. Lane
-// sl of a subgroup of sg takes keys sl, sl + sg, ... and keeps per head a running max, sum and weighted value
-// sum (one exp per key and head: whichever of the old max and the new score is smaller is exponentiated); the
-// lanes' partial results are rescaled to the subgroup's max and summed. Every subgroup does all keys, so the
-// result is the same in every invocation.
-fn attendStep(sl: u32, sg: u32) {
-  let heads = p.qDim / HD;
-  let group = p.qDim / p.kvDim; // query heads per KV head
-  let own = p.kvOff / p.kvDim;
-  let n = own - p.kvLo + 1u; // keys, the row's own included
-  let kw = p.kvDim >> 2u;
-  var mx: array<f32, CQ>;
-  var sum: array<f32, CQ>;
-  var acc: array<vec4f, CQ>;
-  for (var h = 0u; h < heads; h++) { mx[h] = NEG; sum[h] = 0.0; }
-  for (var e = 0u; e < (p.qDim >> 2u); e++) { acc[e] = vec4f(0.0); }
-  for (var j0 = 0u; j0 < n; j0 += sg) {
-    let j = j0 + sl;
-    let valid = j < n;
-    let cached = j + 1u < n; // else the own row (or no key)
-    let row = (p.kvLo + min(j, n - 1u)) * kw; // the own row's slot may not be written yet: read, then not used
-    var kr: array<vec4f, CK>;
-    var vr: array<vec4f, CK>;
-    for (var c = 0u; c < kw; c++) {
-      kr[c] = select(kc[c], kOut[row + c], cached);
-      vr[c] = select(vc[c], vOut[row + c], cached);
-    }
-    for (var h = 0u; h < heads; h++) {
-      let kb = (h / group) * HV;
-      var sc = 0.0;
-      for (var c = 0u; c < HV; c++) { sc += dot(qc[h * HV + c], kr[kb + c]); }
-      let up = sc > mx[h];
-      let e = exp(min(mx[h], sc) - max(mx[h], sc));
-      let corr = select(1.0, e, up && valid);
-      let pj = select(0.0, select(e, 1.0, up), valid);
-      mx[h] = select(mx[h], max(mx[h], sc), valid);
-      sum[h] = sum[h] * corr + pj;
-      for (var c = 0u; c < HV; c++) { acc[h * HV + c] = acc[h * HV + c] * corr + pj * vr[kb + c]; }
-    }
-  }
-  for (var h = 0u; h < heads; h++) {
-    let top = subgroupMax(mx[h]); // finite: lane 0 always has key 0
-    let f = exp(mx[h] - top); // 0 for a lane without keys (mx = NEG)
-    let inv = 1.0 / subgroupAdd(sum[h] * f);
-    for (var c = 0u; c < HV; c++) { atc[h * HV + c] = subgroupAdd(acc[h * HV + c] * f) * inv; }
-  }
-}
-//#endif
-//#if MLP
 
 // A GLU tile row (16 columns from n0, in c0..c3) into row m of a, or row slot `slot` of its cache.
 fn putGlu(slot: u32, m: u32, n0: u32, r: Row) {
@@ -594,6 +386,7 @@ fn glu(m: vec4u, s: u32) {
 // One row's running log-softmax over the columns seen so far: max mx, sum of exp(logit - mx), argmax (value,
 // index) and the tgt's logit.
 struct Stat { mx: f32, sum: f32, best: f32, bestI: u32, tl: f32 }
+const NEG = -3.4e38;
 
 // Columns n .. n + 3 (logits v; those at or past V are not columns) into s, in index order (strict >: the lowest
 // index wins ties, as torch.argmax). The running sum is rescaled once per 4 columns.
@@ -633,18 +426,14 @@ fn finish(m: u32, tgt: u32, s: Stat) {
 //#endif
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) sg: u32) {
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sl: u32) {
   // Rows depend on the invocation only; the W rows a lane loads depend on its subgroup lane, so whichever
   // invocations form a subgroup share the same 32 columns (as in matmul.wgsl).
 //#if L4
   let m0 = wid.x * (WG * 4u) + lid.x;
   let m = vec4u(m0, m0 + WG, m0 + 2u * WG, m0 + 3u * WG);
 //#else
-//#if STEP
-  let m = vec4u(0u);
-//#else
   let m = vec4u(wid.x * WG + lid.x);
-//#endif
 //#endif
   let s = sl & 7u;
 //#if PRE
@@ -672,32 +461,6 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   normRows(m);
   glu(m, s);
   linear(2u, p.ldh, p.ldh, 3u, p.D, p.dLdw, 1u, p.D, 0u, m, s); // x += a Wd^T
-//#endif
-//#if STEP
-  // One row (m = 0) in every invocation; invocation 0 stores.
-  let n4 = p.D >> 2u;
-//#if EMBED
-  let src = ids[p.idOff] * n4;
-  for (var d = 0u; d < n4; d++) { xc[d] = table[src + d]; }
-//#else
-  for (var d = 0u; d < n4; d++) { xc[d] = x[d]; }
-//#endif
-  normStep(false);
-  gemv(1u, p.D, 0u, p.qDim, p.D, 0u, s);
-  gemv(1u, p.D, 1u, p.kvDim, p.D, 1u, s);
-  gemv(1u, p.D, 2u, p.kvDim, p.D, 2u, s);
-  ropeStep();
-  if (lid.x == 0u) {
-    for (var c = 0u; c < (p.kvDim >> 2u); c++) { kOut[(p.kvOff >> 2u) + c] = kc[c]; vOut[(p.kvOff >> 2u) + c] = vc[c]; }
-  }
-  attendStep(sl, sg);
-  gemv(0u, p.qDim, 3u, p.D, p.oLdw, 3u, s); // x += att Wo^T
-  normStep(true);
-  gemvGlu(s);
-  gemv(2u, p.ldh, 6u, p.D, p.dLdw, 3u, s); // x += a Wd^T
-  if (lid.x == 0u) {
-    for (var d = 0u; d < n4; d++) { x[d] = xc[d]; }
-  }
 //#endif
 //#if HEAD
   normRows(m);

@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
-import { encodeTensor, tensorToFloat32 } from "@nas/model";
 import { Engine } from "./client.ts";
-import { f32, rand, rmsnormRef, u32 } from "./test-data.ts";
-import { BLOCK_CACHE_MAX_VEC4, blockGroups, blockSpec, stepSpec } from "./gpu/block.ts";
+import { expectNear, f32, linearRef, rand, rmsnormRef, u32, weight, type WeightFormat } from "./test-data.ts";
+import { BLOCK_CACHE_MAX_VEC4, blockGroups, blockSpec } from "./gpu/block.ts";
 
 let engine: Engine;
 beforeAll(async () => {
@@ -22,36 +21,8 @@ afterAll(async () => {
 const hasSubgroups = () => engine.info.features.includes("subgroups");
 const slow = 300_000; // up to 12 block pipelines to compile on lavapipe
 
-type Format = "f32" | "bf16" | "f16";
-/** A random [rows, cols] weight: what is bound (f32 or packed 16-bit) and the values the kernel sees. */
-function weight(rows: number, cols: number, seed: number, format: Format, scale = 0.5): { bound: Float32Array | Uint32Array; seen: Float32Array } {
-  const values = rand(rows * cols, seed).map((v) => v * scale);
-  if (format === "f32") return { bound: values, seen: values };
-  const dtype = format === "bf16" ? "BF16" : "F16";
-  const bytes = encodeTensor("w", dtype, [rows, cols], values).data;
-  const packed = new Uint32Array(Math.ceil(bytes.byteLength / 4));
-  new Uint8Array(packed.buffer).set(bytes);
-  return { bound: packed, seen: tensorToFloat32({ name: "w", dtype, shape: [rows, cols], data: bytes }) };
-}
-
-/** out[m, n] = sum_k A[m, k] W[n, k] (k < K; A row stride lda, W row stride ldw). */
-function linear(A: ArrayLike<number>, lda: number, M: number, K: number, W: Float32Array, ldw: number, N: number): Float64Array {
-  const out = new Float64Array(M * N);
-  for (let m = 0; m < M; m++)
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += A[m * lda + k] * W[n * ldw + k];
-      out[m * N + n] = s;
-    }
-  return out;
-}
-
-function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol * Math.max(1, Math.abs(want[i])))) throw new Error(`${what}[${i}]: ${got[i]} != ${want[i]}`);
-  }
-}
+type Format = WeightFormat;
+const linear = linearRef;
 
 const shapes = fc.record({
   many: fc.boolean(), // >= 64 rows: 4 rows per invocation
@@ -240,99 +211,12 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
   );
 }, slow);
 
-test("block STEP: one row through a whole layer (embedding, PRE, attention over a KV cache, POST) in one dispatch", async () => {
-  if (!hasSubgroups()) return;
-  await fc.assert(
-    fc.asyncProperty(shapes, fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 3 }), fc.boolean(), async (c, ffFull0, cut, pos, kvLo, embed) => {
-      const D = 4 * c.D4, hd = 8 * c.hd8, half = hd / 2;
-      const g = Math.min(c.keep, c.kvFull);
-      const qDim = g * c.group * hd, kvDim = g * hd;
-      const qFull = c.kvFull * c.group * hd, kvFullDim = c.kvFull * hd;
-      const ffFull = Math.ceil(ffFull0 / 4) * 4;
-      const ff = Math.max(1, ffFull - cut);
-      const ldh = Math.ceil(ff / 4) * 4;
-      const eps = 1e-5, scale = 1 / Math.sqrt(hd);
-      const own = kvLo + pos; // this row's cache row: keys are rows kvLo .. own
-      const vocab = 11, idOff = 2;
-      const table = rand(vocab * D, c.seed + 20);
-      const ids = new Uint32Array(idOff + 1).map((_, i) => (i * 5 + c.seed) % vocab);
-      const x0 = rand(D, c.seed);
-      const x = embed ? table.slice(ids[idOff] * D, (ids[idOff] + 1) * D) : x0;
-      const attnNorm = rand(D, c.seed + 1), mlpNorm = rand(D, c.seed + 2);
-      const [Wq, Wk, Wv] = [qFull, kvFullDim, kvFullDim].map((rows, i) => weight(rows, D, c.seed + 3 + i, c.format));
-      const Wo = weight(D, qFull, c.seed + 6, c.format);
-      const Wg = weight(ffFull, D, c.seed + 7, c.format);
-      const Wu = weight(ffFull, D, c.seed + 8, c.format);
-      const Wd = weight(D, ffFull, c.seed + 9, c.format);
-      const maxPos = 40;
-      const cos = rand(maxPos * half, c.seed + 10), sin = rand(maxPos * half, c.seed + 11);
-      const rows = own + 2; // a cache row past this one must keep its value too
-      const k0 = rand(rows * kvDim, c.seed + 12), v0 = rand(rows * kvDim, c.seed + 13);
-
-      const h = rmsnormRef(x, 1, D, attnNorm, eps);
-      const q = linear(h, D, 1, D, Wq.seen, D, qDim);
-      const k = linear(h, D, 1, D, Wk.seen, D, kvDim);
-      const v = linear(h, D, 1, D, Wv.seen, D, kvDim);
-      for (const [t, width] of [[q, qDim], [k, kvDim]] as const)
-        for (let head = 0; head < width / hd; head++)
-          for (let d = 0; d < half; d++) {
-            const i = head * hd + d;
-            const [x1, x2, cs, sn] = [t[i], t[i + half], cos[pos * half + d], sin[pos * half + d]];
-            t[i] = x1 * cs - x2 * sn;
-            t[i + half] = x2 * cs + x1 * sn;
-          }
-      const kAll = Float64Array.from(k0), vAll = Float64Array.from(v0);
-      kAll.set(k, own * kvDim);
-      vAll.set(v, own * kvDim);
-      const att = new Float64Array(qDim);
-      for (let head = 0; head < qDim / hd; head++) {
-        const kvh = Math.floor(head / c.group);
-        const sc: number[] = [];
-        for (let j = kvLo; j <= own; j++) {
-          let dot = 0;
-          for (let d = 0; d < hd; d++) dot += q[head * hd + d] * kAll[j * kvDim + kvh * hd + d];
-          sc.push(dot * scale);
-        }
-        const mx = Math.max(...sc);
-        const e = sc.map((s) => Math.exp(s - mx));
-        const sum = e.reduce((a, b) => a + b, 0);
-        for (let d = 0; d < hd; d++) att[head * hd + d] = e.reduce((a, w, i) => a + w * vAll[(kvLo + i) * kvDim + kvh * hd + d], 0) / sum;
-      }
-      const o = linear(att, qDim, 1, qDim, Wo.seen, qFull, D);
-      const x1 = Float64Array.from(x, (val, i) => val + o[i]);
-      const h2 = rmsnormRef(x1, 1, D, mlpNorm, eps);
-      const gate = linear(h2, D, 1, D, Wg.seen, D, ldh);
-      const up = linear(h2, D, 1, D, Wu.seen, D, ldh);
-      const a = new Float64Array(ldh);
-      for (let n = 0; n < ff; n++) a[n] = (gate[n] / (1 + Math.exp(-gate[n]))) * up[n];
-      const dn = linear(a, ldh, 1, ldh, Wd.seen, ffFull, D);
-      const x2 = Float64Array.from(x1, (val, i) => val + dn[i]);
-
-      const spec = stepSpec({ subgroups: true, subgroupMaxSize: 8 }, c.format, embed, { D, ff: ffFull, qDim: qFull, kvDim: kvFullDim, headDim: hd });
-      expect(spec).not.toBeNull();
-      const run = (read: number) =>
-        engine.runKernel({
-          family: "block",
-          spec: spec!,
-          params: [1, D, qDim, kvDim, ldh, ff, { f32: eps }, 0, own * kvDim, hd, qFull, ffFull, idOff, pos, kvLo, { f32: scale }],
-          buffers: [x0, attnNorm, null, Wq.bound, Wk.bound, Wv.bound, null, k0, v0, null, cos, sin, embed ? ids : null, embed ? table : null, mlpNorm, Wo.bound, Wg.bound, Wu.bound, Wd.bound],
-          groups: [1, 1, 1],
-          read,
-        });
-      expectNear(f32(await run(1)), x2, 1e-4, "x");
-      expectNear(f32(await run(8)), kAll, 1e-4, "k");
-      expectNear(f32(await run(9)), vAll, 1e-4, "v");
-    }),
-    { numRuns: 14 },
-  );
-}, slow);
-
 test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, private caches within budget, grid over rows only", () => {
   const caps = { subgroups: true, subgroupMaxSize: 8 };
   const off = { CACHE: false, CA: 0, CH: 0 };
-  expect(blockSpec(caps, "pre", 63, "f32")).toEqual({ PRE: true, EMBED: false, POST: false, HEAD: false, STEP: false, MLP: false, L4: false, WG: 8, W16: false, WBF: false, ...off });
+  expect(blockSpec(caps, "pre", 63, "f32")).toEqual({ PRE: true, EMBED: false, POST: false, HEAD: false, L4: false, WG: 8, W16: false, WBF: false, ...off });
   expect(blockSpec(caps, "pre", 63, "f32", true)).toMatchObject({ PRE: true, EMBED: true });
-  expect(blockSpec(caps, "post", 64, "bf16", true)).toEqual({ PRE: false, EMBED: false, POST: true, HEAD: false, STEP: false, MLP: true, L4: true, WG: 8, W16: true, WBF: true, ...off });
+  expect(blockSpec(caps, "post", 64, "bf16", true)).toEqual({ PRE: false, EMBED: false, POST: true, HEAD: false, L4: true, WG: 8, W16: true, WBF: true, ...off });
   // The private caches: rows of a power of two >= 16 vec4s, within BLOCK_CACHE_MAX_VEC4 per invocation.
   expect(blockSpec(caps, "post", 256, "f32", false, { D: 64, ff: 172 })).toMatchObject({ CACHE: true, CA: 16, CH: 64 });
   expect(blockSpec(caps, "pre", 256, "f32", false, { D: 256 })).toMatchObject({ CACHE: true, CA: 64, CH: 0 });
@@ -346,15 +230,6 @@ test("block spec: 4 rows per invocation from 64 rows, 16-bit formats, private ca
   expect(blockGroups(blockSpec(caps, "pre", 256, "f32"), 256)).toEqual([8, 1, 1]);
   expect(blockGroups(blockSpec(caps, "pre", 9, "f32"), 9)).toEqual([2, 1, 1]);
   expect(() => blockGroups(blockSpec(caps, "pre", 40, "f32"), 8 * 65536)).toThrow(/65535/);
-  // STEP: one row, every private row sized for the layer's full widths; refused past the budget or 16 bindings.
-  const stories = { D: 64, ff: 172, qDim: 64, kvDim: 32, headDim: 8 };
-  expect(stepSpec(caps, "f32", true, stories)).toEqual({ PRE: false, EMBED: true, POST: false, HEAD: false, STEP: true, MLP: true, L4: false, WG: 8, W16: false, WBF: false, CACHE: true, CA: 16, CH: 64, CQ: 16, CK: 16, HD: 8 });
-  expect(stepSpec(caps, "f32", true, stories, 15)).toBeNull(); // 14 + ids and table
-  expect(stepSpec(caps, "f32", false, stories, 15)).not.toBeNull();
-  expect(stepSpec(caps, "bf16", false, { D: 256, ff: 704, qDim: 256, kvDim: 128, headDim: 32 })).toMatchObject({ W16: true, WBF: true, CA: 64, CH: 256, CQ: 64, CK: 32 });
-  expect(stepSpec(caps, "f32", false, { D: 4096, ff: 11008, qDim: 4096, kvDim: 4096, headDim: 128 })).toBeNull(); // LLaMA-2-7B: far past the budget
-  expect(stepSpec({ subgroups: false, subgroupMaxSize: 0 }, "f32", false, stories)).toBeNull();
-  expect(stepSpec(caps, "f32", false, { ...stories, headDim: 12 })).toBeNull();
 });
 
 test("reading back a binding a cached specialisation leaves unbound is refused by name", async () => {

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { normalizeSubnet, type ImportancePermutation, type LlamaConfig, type ModelSource, type PrefixGroup, type PrefixTokenScorer, type SubNetwork, type SubNetworkSpec, type TokenScores } from "@nas/model";
 import type { AdapterInfo } from "./gpu/device.ts";
 import type { Latency, LatencyOptions } from "./gpu/latency.ts";
-import type { ForwardResult, ForwardWant } from "./gpu/model.ts";
+import type { DecodePath, ForwardResult, ForwardWant } from "./gpu/model.ts";
 import type { ProfiledDispatch } from "./gpu/recorder.ts";
 import type { KernelRun } from "./gpu/run-kernel.ts";
 import { FrameReader, encodeFrame, type Response } from "./protocol.ts";
@@ -175,11 +175,12 @@ export class Engine {
    * prefix slices keep the channels / head groups it ranks first; the worker validates it (PermutationError).
    * A BF16/F16 checkpoint's linear weights stay 16-bit on the device (converted exactly in the matmul: half the
    * memory, the same logits); `keep16: false` uploads them as f32 instead. `blocks` chooses whether layers run
-   * as row-local block dispatches (default: on CPU adapters; see ModelOptions in gpu/model.ts).
+   * as row-local block dispatches (default: on CPU adapters; see ModelOptions in gpu/model.ts), `decode` how
+   * generation's decode steps run on them (default "gen": all steps in one dispatch where the model allows).
    */
-  async load(path: string, options: { quant?: "q8_0"; permutation?: ImportancePermutation; keep16?: boolean; blocks?: boolean } = {}): Promise<EngineModel> {
-    const r = (await this.call("load", { path, ...options })) as { id: number; config: LlamaConfig; source: ModelSource; uploadMs: number; weightBytes: number };
-    return new EngineModel(this, r.id, r.config, r.source, r.weightBytes);
+  async load(path: string, options: { quant?: "q8_0"; permutation?: ImportancePermutation; keep16?: boolean; blocks?: boolean; decode?: "gen" | "step" | "blocks" } = {}): Promise<EngineModel> {
+    const r = (await this.call("load", { path, ...options })) as { id: number; config: LlamaConfig; source: ModelSource; uploadMs: number; weightBytes: number; decodePath: DecodePath };
+    return new EngineModel(this, r.id, r.config, r.source, r.weightBytes, r.decodePath);
   }
 
   /** Run one kernel (tests). Returns the bytes of the binding named by `run.read`. */
@@ -217,6 +218,8 @@ export class EngineModel implements PrefixTokenScorer {
     readonly config: LlamaConfig,
     readonly source: ModelSource,
     readonly weightBytes: number,
+    /** How generation runs its decode steps on this device (GpuModel.decodePath). */
+    readonly decodePath: DecodePath,
   ) {}
 
   /** Validate a partial sub-network against this model (throws SubNetworkError naming the field). */

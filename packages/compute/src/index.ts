@@ -1,5 +1,5 @@
 export { Engine, EngineError, EngineModel, type EngineOptions } from "./client.ts";
 export type { AdapterInfo } from "./gpu/device.ts";
-export type { ForwardResult, ForwardWant } from "./gpu/model.ts";
+export type { DecodePath, ForwardResult, ForwardWant } from "./gpu/model.ts";
 export type { KernelRun } from "./gpu/run-kernel.ts";
 export type { Latency, LatencyOptions } from "./gpu/latency.ts";

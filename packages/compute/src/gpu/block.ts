@@ -8,9 +8,7 @@
  * workgroup), so it would starve a GPU: gpu/model.ts picks it on CPU adapters alone (see ModelOptions.blocks).
  * The encoders ask for CACHE (h and a in private memory, see the kernel) wherever it fits. Same process,
  * alternating, B = 1, T = 256: stories260K GPU time p10 6.49 -> 5.31 ms, p50 8.98 -> 7.60 ms (POST 1.2x, HEAD
- * 1.33x); the tiny GQA model p10 40.5 -> 29.5 ms (POST 1.5x). A decode step (one row) runs each layer as one
- * STEP dispatch (stepSpec): 200 stories260K tokens in 237 ms against 384 ms as PRE, attention and POST (p50 of 20
- * alternating generations in one engine), 1.1x more with the lanes splitting columns (gemv) rather than rows.
+ * 1.33x); the tiny GQA model p10 40.5 -> 29.5 ms (POST 1.5x). Decode steps (one row) run as gpu/decode.ts's STEP or GEN.
  */
 import type { Gpu } from "./device.ts";
 import { matmulCaps, type MatmulCaps } from "./kernels.ts";
@@ -20,8 +18,6 @@ import type { LayerWeights, Matrix } from "./weights.ts";
 
 /** Storage buffers the PRE half binds (x, norm, h, Wq, Wk, Wv, q, k, v, tokInfo, cos, sin). */
 const PRE_STORAGE_BUFFERS = 12;
-/** Storage buffers a STEP binds (x, two norms, seven matrices, k and v caches, cos, sin). */
-const STEP_STORAGE_BUFFERS = 14;
 const MAX_GROUPS = 65535;
 /**
  * Private-memory budget of the CACHE specialisation, in vec4s per invocation: rows per invocation x (CA + CH),
@@ -30,10 +26,10 @@ const MAX_GROUPS = 65535;
  */
 export const BLOCK_CACHE_MAX_VEC4 = 1536;
 /** Cache rows are sized in powers of two from 16 vec4s, so random test shapes and sub-networks share pipelines. */
-const cacheBlocks = (values: number) => (values <= 0 ? 0 : Math.max(16, 2 ** Math.ceil(Math.log2(values / 4))));
+export const cacheBlocks = (values: number) => (values <= 0 ? 0 : Math.max(16, 2 ** Math.ceil(Math.log2(values / 4))));
 
 /** The formats the block kernel reads: one f32 or 16-bit format for all seven matrices. */
-function blockFormat(w: LayerWeights): "f32" | "bf16" | "f16" | null {
+export function blockFormat(w: LayerWeights): "f32" | "bf16" | "f16" | null {
   const ms: Matrix[] = [w.q, w.k, w.v, w.o, w.gate, w.up, w.down];
   const f = w.q.format ?? "f32";
   if (f === "q8_0" || ms.some((m) => (m.format ?? "f32") !== f)) return null;
@@ -83,36 +79,8 @@ export function blockSpec(caps: MatmulCaps, part: "pre" | "post" | "head", M: nu
   const CA = widths ? cacheBlocks(widths.D) : 0;
   const CH = widths && part === "post" ? cacheBlocks(widths.ff!) : 0;
   const CACHE = widths !== undefined && (L4 ? 4 : 1) * (CA + CH) <= BLOCK_CACHE_MAX_VEC4;
-  return { PRE: part === "pre", EMBED: part === "pre" && embed, POST: part === "post", HEAD: part === "head", STEP: false, MLP: part === "post", L4, WG, W16: format !== "f32", WBF: format === "bf16", CACHE, CA: CACHE ? CA : 0, CH: CACHE ? CH : 0 };
+  return { PRE: part === "pre", EMBED: part === "pre" && embed, POST: part === "post", HEAD: part === "head", L4, WG, W16: format !== "f32", WBF: format === "bf16", CACHE, CA: CACHE ? CA : 0, CH: CACHE ? CH : 0 };
 }
-
-/** Full widths of a layer for a one-row STEP: hidden size, MLP width, q and kv row widths, head dim. */
-export interface StepWidths {
-  D: number;
-  ff: number;
-  qDim: number;
-  kvDim: number;
-  headDim: number;
-}
-
-/**
- * Specialisation of a one-row decode STEP (PRE, attention over the KV cache and POST in one dispatch), or null
- * when its private rows (x, h, a, q, k, v, attention output and per-head softmax state, sized for the layer's full
- * widths) exceed BLOCK_CACHE_MAX_VEC4, or with EMBED the 16 storage buffers a stage may bind.
- * @example
- * stepSpec({ subgroups: true, subgroupMaxSize: 8 }, "f32", false, { D: 64, ff: 172, qDim: 64, kvDim: 32, headDim: 8 })
- * // { STEP: true, MLP: true, CACHE: true, CA: 16, CH: 64, CQ: 16, CK: 16, HD: 8, L4: false, WG: 8, ... }
- */
-export function stepSpec(caps: MatmulCaps, format: "f32" | "bf16" | "f16", embed: boolean, w: StepWidths, maxStorageBuffers = 16): Specialization | null {
-  if (!caps.subgroups || [w.D, w.ff, w.qDim, w.kvDim].some((v) => !(v > 0 && v % 4 === 0)) || w.headDim % 8 !== 0) return null;
-  if (STEP_STORAGE_BUFFERS + (embed ? 2 : 0) > maxStorageBuffers) return null;
-  const CA = cacheBlocks(w.D), CH = cacheBlocks(w.ff), CQ = cacheBlocks(w.qDim), CK = cacheBlocks(w.kvDim);
-  if (stepPrivateVec4(CA, CH, CQ, CK) > BLOCK_CACHE_MAX_VEC4) return null;
-  return { ...blockSpec(caps, "post", 1, format), POST: false, STEP: true, EMBED: embed, CACHE: true, CA, CH, CQ, CK, HD: w.headDim };
-}
-
-/** vec4s of private memory per STEP invocation: x and h, a, q, the attention output and accumulators, k and v twice, per-head max and sum. */
-const stepPrivateVec4 = (CA: number, CH: number, CQ: number, CK: number) => 2 * CA + CH + 3 * CQ + 4 * CK + CQ / 2;
 
 /** Workgroup grid of a block dispatch over M rows (WG or 4 WG rows per workgroup). */
 export function blockGroups(spec: Specialization, M: number): [number, number, number] {
@@ -138,14 +106,8 @@ export interface BlockShape {
   ldh: number;
 }
 
-function blockParams(s: BlockShape, w: LayerWeights, idOff = 0, row: StepRow = { pos: 0, kvLo: 0 }): ArrayBuffer {
-  return params(s.M, s.D, s.qDim, s.kvDim, s.ldh, s.ff, { f32: s.eps }, s.infoOff, s.kvOff, s.headDim, w.o.cols, w.down.cols, idOff, row.pos, row.kvLo, { f32: 1 / Math.sqrt(s.headDim) });
-}
-
-/** A STEP's row: its position, and the cache row of its first key (its keys are cache rows kvLo .. kvOff / kvDim). */
-export interface StepRow {
-  pos: number;
-  kvLo: number;
+function blockParams(s: BlockShape, w: LayerWeights, idOff = 0): ArrayBuffer {
+  return params(s.M, s.D, s.qDim, s.kvDim, s.ldh, s.ff, { f32: s.eps }, s.infoOff, s.kvOff, s.headDim, w.o.cols, w.down.cols, idOff);
 }
 
 /** Whether PRE can gather x itself from this embedding table: one f32 chunk (rows are read by token id), 14 bindings. */
@@ -175,27 +137,6 @@ export function encodeBlockPost(rec: Recorder, s: BlockShape, w: LayerWeights, b
   const cached = spec.CACHE === true;
   const buffers = [b.att, b.x, w.mlpNorm, cached ? null : b.h, w.o.chunks[0].buffer, w.gate.chunks[0].buffer, w.up.chunks[0].buffer, w.down.chunks[0].buffer, cached ? null : b.a];
   rec.dispatch("block", spec, blockParams(s, w), buffers, blockGroups(spec, s.M));
-}
-
-/**
- * Record a one-row STEP (see stepSpec): x [1, D] (or with `embed` the embedding of ids[idOff]) goes through the
- * whole layer; its key and value are stored at element kvOff of k and v, it attends to cache rows
- * row.kvLo .. kvOff / kvDim, and x is updated in place. Null when stepSpec refuses the layer (the caller then
- * records PRE, attention and POST).
- * @example
- * encodeBlockStep(rec, shape, w, { x, k, v, cos, sin }, { pos: 7, kvLo: 0 }) // shape.M = 1, shape.kvOff = 7 * kvDim
- */
-export function encodeBlockStep(rec: Recorder, s: BlockShape, w: LayerWeights, b: { x: GPUBuffer; k: GPUBuffer; v: GPUBuffer; cos: GPUBuffer; sin: GPUBuffer }, row: StepRow, embed?: { ids: GPUBuffer; idOff: number; table: Matrix }): boolean {
-  if (s.M !== 1) throw new Error(`a STEP runs one row, got M = ${s.M}`);
-  if (s.kvOff / s.kvDim - row.kvLo !== row.pos) throw new Error(`STEP row at position ${row.pos} must attend to ${row.pos + 1} keys, got cache rows ${row.kvLo}..${s.kvOff / s.kvDim}`);
-  const format = blockFormat(w);
-  const device = rec.gpu.device;
-  const spec = format && stepSpec(matmulCaps(device), format, embed !== undefined, { D: s.D, ff: w.gate.rows, qDim: w.q.rows, kvDim: w.k.rows, headDim: s.headDim }, device.limits.maxStorageBuffersPerShaderStage);
-  if (!spec) return false;
-  const none = null;
-  const buffers = [b.x, w.attnNorm, none, w.q.chunks[0].buffer, w.k.chunks[0].buffer, w.v.chunks[0].buffer, none, b.k, b.v, none, b.cos, b.sin, embed?.ids ?? none, embed?.table.chunks[0].buffer ?? none, w.mlpNorm, w.o.chunks[0].buffer, w.gate.chunks[0].buffer, w.up.chunks[0].buffer, w.down.chunks[0].buffer];
-  rec.dispatch("block", spec, blockParams(s, w, embed?.idOff ?? 0, row), buffers, [1, 1, 1]);
-  return true;
 }
 
 /** Whether the scoring head can run as one HEAD block: the block kernel's device needs, lm head in one chunk, f32/16-bit. */

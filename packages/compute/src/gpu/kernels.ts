@@ -1,5 +1,6 @@
 import attentionWgsl from "../../../../kernels/attention.wgsl" with { type: "text" };
 import blockWgsl from "../../../../kernels/block.wgsl" with { type: "text" };
+import decodeWgsl from "../../../../kernels/decode.wgsl" with { type: "text" };
 import embeddingWgsl from "../../../../kernels/embedding.wgsl" with { type: "text" };
 import logsoftmaxWgsl from "../../../../kernels/logsoftmax.wgsl" with { type: "text" };
 import matmulWgsl from "../../../../kernels/matmul.wgsl" with { type: "text" };
@@ -13,6 +14,7 @@ import { expandTemplate, specKey, type Specialization } from "./template.ts";
 export const kernelSources = {
   attention: attentionWgsl,
   block: blockWgsl,
+  decode: decodeWgsl,
   embedding: embeddingWgsl,
   logsoftmax: logsoftmaxWgsl,
   matmul: matmulWgsl,

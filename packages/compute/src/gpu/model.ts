@@ -12,10 +12,12 @@ import { queryHeadsFor, type LlamaConfig, type SubNetwork, type Tensor } from "@
 import type { Gpu } from "./device.ts";
 import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
 import { canFuseGlu, encodeGlu, encodeLinear } from "./linear.ts";
-import { canEmbedInBlock, canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeBlockStep, encodeHead, type BlockShape, type StepRow } from "./block.ts";
+import { canEmbedInBlock, canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeHead, type BlockShape } from "./block.ts";
+import { canGenerate, encodeGen, encodeStep, genLayerTable, genSpec, packForGenerate, type DecodePack, type GenLayer } from "./decode.ts";
 import { isCpuAdapter } from "./priority.ts";
 import { params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
+import type { Specialization } from "./template.ts";
 import { destroyWeights, uploadWeights, type DeviceWeights, type LayerWeights, type Matrix, type UploadOptions } from "./weights.ts";
 
 const F = 4; // bytes per f32 / u32
@@ -29,7 +31,23 @@ export interface ModelOptions extends UploadOptions {
    * rows only) would leave mostly idle. `true` runs every layer that can as blocks, `false` none.
    */
   blocks?: boolean;
+  /**
+   * How greedy generation runs its decode steps on block layers: "gen" all steps in one GEN dispatch where the model
+   * qualifies (gpu/decode.ts canGenerate), else "step"; "step" one STEP dispatch per layer and step; "blocks" PRE,
+   * attention and POST per layer and step. Default "gen". Layers that are not blocks always run as kernels.
+   */
+  decode?: "gen" | "step" | "blocks";
 }
+
+/**
+ * How generation runs its decode steps: "gen" all in one dispatch, "step" one dispatch per layer and step (where a
+ * layer fits it, else as "blocks"), "blocks" PRE, attention and POST per layer and step, "kernels" one dispatch
+ * per operation (no block layers, e.g. on a GPU).
+ */
+export type DecodePath = "gen" | "step" | "blocks" | "kernels";
+
+/** A decode row's position and the cache row of its first key. */
+type DecodeRow = { pos: number; kvLo: number };
 
 /**
  * Largest layer (weight values over its seven matrices) that runs as blocks by default. Measured on lavapipe
@@ -117,6 +135,10 @@ export class GpuModel {
   readonly blockLayers: boolean[];
   /** Scores (final norm, lm head, log-softmax, argmax) run as one HEAD block (see ModelOptions.blocks). */
   readonly blockHead: boolean;
+  /** How decode steps run (ModelOptions.decode). */
+  readonly decode: "gen" | "step" | "blocks";
+  /** GEN's packed weights and specialisation, made on first use; null where GEN does not apply. */
+  private genPack: { pack: DecodePack; spec: Specialization } | null | undefined;
 
   constructor(
     private gpu: Gpu,
@@ -133,6 +155,7 @@ export class GpuModel {
     const head = this.weights.lmHead;
     this.blockHead = blocks && canRunHead(gpu, head, config.hiddenSize) && (options.blocks === true || head.rows * head.cols <= BLOCK_DEFAULT_MAX_VALUES);
     this.fusedMlp = this.weights.layers.every((w, l) => this.blockLayers[l] || canFuseGlu(w.gate, w.up));
+    this.decode = options.decode ?? "gen";
     this.rec = new Recorder(gpu);
     this.invFreq = ropeInvFreq(config.rope, config.headDim);
     const per = (i: number) => ({
@@ -158,6 +181,10 @@ export class GpuModel {
     this.misc.clear();
     this.gpu.releaseBuffer(this.cos);
     this.gpu.releaseBuffer(this.sin);
+    if (this.genPack) {
+      this.gpu.releaseBuffer(this.genPack.pack.weights);
+      this.gpu.releaseBuffer(this.genPack.pack.norms);
+    }
     this.rec.destroy();
   }
 
@@ -278,7 +305,7 @@ export class GpuModel {
    * is needed there only as keys and values. Scoring ARC-Easy's shared contexts this saves the last layer's work
    * on about three quarters of the rows.
    */
-  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget, tail: Tail | undefined, embed: { ids: GPUBuffer; idOff: number }, row?: StepRow): void {
+  private layers(s: Scratch, M: number, infoOff: number, subnet: SubNetwork, kv: (layer: number) => KvTarget, tail: Tail | undefined, embed: { ids: GPUBuffer; idOff: number }, row?: DecodeRow): void {
     const c = this.config;
     const hd = c.headDim;
     const D = c.hiddenSize;
@@ -349,7 +376,7 @@ export class GpuModel {
    * POST. With a tail, attention and POST run on the tail's rows only, their x and queries gathered compactly.
    * A decode step (one row, its `row` known) is one STEP dispatch where the layer fits it.
    */
-  private blockLayer(s: Scratch, M: number, infoOff: number, l: number, qHeads: number, g: number, ff: number, t: KvTarget, tail?: Tail, embed?: { ids: GPUBuffer; idOff: number }, row?: StepRow): void {
+  private blockLayer(s: Scratch, M: number, infoOff: number, l: number, qHeads: number, g: number, ff: number, t: KvTarget, tail?: Tail, embed?: { ids: GPUBuffer; idOff: number }, row?: DecodeRow): void {
     const c = this.config;
     const hd = c.headDim;
     const D = c.hiddenSize;
@@ -358,7 +385,8 @@ export class GpuModel {
     const kvDim = g * hd;
     const shape: BlockShape = { M, D, qDim, kvDim, headDim: hd, eps: c.rmsNormEps, infoOff, kvOff: t.rowOff * kvDim, ff, ldh: Math.ceil(ff / 4) * 4 };
     const table = this.weights.embed;
-    if (M === 1 && row && !tail && encodeBlockStep(this.rec, shape, w, { x: s.x, k: t.k, v: t.v, cos: this.cos, sin: this.sin }, row, embed && { ...embed, table })) return;
+    const step = row && { ...row, kvOff: shape.kvOff };
+    if (M === 1 && step && !tail && this.decode !== "blocks" && encodeStep(this.rec, shape, w, { x: s.x, k: t.k, v: t.v, cos: this.cos, sin: this.sin }, step, embed && { ...embed, table })) return;
     encodeBlockPre(this.rec, shape, w, { x: s.x, h: s.h, q: s.q, k: t.k, v: t.v, info: s.info, cos: this.cos, sin: this.sin }, embed && { ...embed, table });
     let rows = M;
     let x = s.x;
@@ -648,6 +676,22 @@ export class GpuModel {
     return out;
   }
 
+  /** How generation runs its decode steps on this model (see DecodePath). */
+  get decodePath(): DecodePath {
+    if (!this.blockLayers.some(Boolean)) return "kernels";
+    if (this.decode === "gen" && canGenerate(this.gpu, this.weights, this.blockLayers, this.config.headDim)) return "gen";
+    return this.decode === "blocks" ? "blocks" : "step";
+  }
+
+  /** GEN's packed weights and specialisation (packing them on first use), or null where the model does not qualify. */
+  private generatePack(): { pack: DecodePack; spec: Specialization } | null {
+    if (this.genPack === undefined) {
+      const spec = canGenerate(this.gpu, this.weights, this.blockLayers, this.config.headDim) ? genSpec(this.gpu, this.weights, this.config.headDim) : null;
+      this.genPack = spec ? { pack: packForGenerate(this.gpu, this.rec, this.weights), spec } : null;
+    }
+    return this.genPack;
+  }
+
   /**
    * Greedy generation with a KV cache: `maxNew` tokens after `prompt` (stops early at EOS when `stopAtEos`).
    * The prompt pass and every decode step are encoded into one submission (see the file comment).
@@ -699,8 +743,34 @@ export class GpuModel {
     const tail = this.tail([P - 1], info);
     this.layers(step, P, 0, subnet, (l) => caches.get(l)!, tail, { ids: tokens, idOff: 0 });
     next(tail.x, P);
+    const gen = total - 1 > P && this.decode === "gen" ? this.generatePack() : null;
+    if (gen) {
+      // Every decode step in one GEN dispatch: the prompt's keys and values are copied into packed caches.
+      const kept: (GenLayer & { layer: number })[] = [];
+      let base = 0; // vec4s
+      for (let l = 0; l < c.numLayers; l++) {
+        if (!subnet.layers[l]) continue;
+        const kvDim = subnet.kvHeads[l] * c.headDim;
+        const w = this.weights.layers[l];
+        const qDim = queryHeadsFor(c, l, subnet.kvHeads[l]) * c.headDim;
+        kept.push({ layer: l, matrices: gen.pack.matrixOffsets[l], norms: gen.pack.normOffsets[l], qDim, kvDim, ff: subnet.mlp[l], oLdw: w.o.cols, dLdw: w.down.cols, kvBase: base });
+        base += (total * kvDim) / 4;
+      }
+      const K = this.buffer("gen.packK", base * 16);
+      const Vc = this.buffer("gen.packV", base * 16);
+      for (const g of kept) {
+        const cache = caches.get(g.layer)!;
+        this.rec.copy(cache.k, 0, K, g.kvBase * 16, P * g.kvDim * F);
+        this.rec.copy(cache.v, 0, Vc, g.kvBase * 16, P * g.kvDim * F);
+      }
+      const table = genLayerTable(kept);
+      const tableBuf = this.buffer("gen.layers", table.byteLength);
+      this.write(tableBuf, table);
+      const head = this.weights.lmHead;
+      encodeGen(this.rec, gen.spec, gen.pack, { D, headDim: c.headDim, eps: c.rmsNormEps, V, ldv: head.cols, pos: P, steps: total - 1 - P, layers: kept.length }, { k: K, v: Vc, table: this.weights.embed.chunks[0].buffer, lmHead: head.chunks[0].buffer, cos: this.cos, sin: this.sin, tokens, layerTable: tableBuf });
+    }
     // Decode: one row at position p reads tokens[p] (written by the previous step), writes tokens[p + 1].
-    for (let p = P; p < total - 1; p++) {
+    for (let p = P; !gen && p < total - 1; p++) {
       this.layers(step, 1, p, subnet, (l) => ({ ...caches.get(l)!, rowOff: p }), undefined, { ids: tokens, idOff: p }, { pos: p, kvLo: 0 });
       next(s.x, p + 1);
     }

@@ -36,9 +36,10 @@ const handlers: Record<string, Handler> = {
   async init() {
     return (await gpu()).info;
   },
-  async load(args: { path: string; quant?: "q8_0"; permutation?: unknown; keep16?: boolean; blocks?: boolean }) {
+  async load(args: { path: string; quant?: "q8_0"; permutation?: unknown; keep16?: boolean; blocks?: boolean; decode?: "gen" | "step" | "blocks" }) {
     if (args.keep16 !== undefined && typeof args.keep16 !== "boolean") throw new Error(`keep16 must be a boolean, got ${JSON.stringify(args.keep16)}`);
     if (args.blocks !== undefined && typeof args.blocks !== "boolean") throw new Error(`blocks must be a boolean, got ${JSON.stringify(args.blocks)}`);
+    if (args.decode !== undefined && !["gen", "step", "blocks"].includes(args.decode)) throw new Error(`decode must be "gen", "step" or "blocks", got ${JSON.stringify(args.decode)}`);
     const g = await gpu();
     const t0 = performance.now();
     const loaded = await nasModel.loadModel(args.path);
@@ -51,10 +52,10 @@ const handlers: Record<string, Handler> = {
         if (t.shape.length === 2 && canQuantizeQ8_0(t.shape)) loaded.tensors.set(name, quantizeTensorQ8_0(t) as Tensor);
       }
     }
-    const m = new GpuModel(g, loaded.config, loaded.tensors, { keep16: args.keep16, blocks: args.blocks });
+    const m = new GpuModel(g, loaded.config, loaded.tensors, { keep16: args.keep16, blocks: args.blocks, decode: args.decode });
     const id = nextModelId++;
     models.set(id, m);
-    return { id, config: loaded.config, source: loaded.source, uploadMs: performance.now() - t0, weightBytes: m.weights.bytes };
+    return { id, config: loaded.config, source: loaded.source, uploadMs: performance.now() - t0, weightBytes: m.weights.bytes, decodePath: m.decodePath };
   },
   async unload(args: { id: number }) {
     model(args.id).destroy();
