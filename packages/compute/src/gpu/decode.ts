@@ -142,10 +142,10 @@ const packedWeightBytes = (weights: DeviceWeights, format: "f32" | "bf16" | "f16
   weights.layers.reduce((n, w) => n + matricesOf(w).reduce((m, x) => m + ((x.rows * x.cols) / 4) * blockBytes(format), 0), 0);
 
 /**
- * Record the device-side copies that pack a model's layer weights and norms for GEN (check canGenerate first).
- * The copies run with the recorder's next submission; the buffers are the caller's to release.
+ * Pack a model's layer weights and norms for GEN (check canGenerate first): device-side copies in a submission of
+ * their own, so whatever later work reads them is queued after them. The buffers are the caller's to release.
  */
-export function packForGenerate(gpu: Gpu, rec: Recorder, weights: DeviceWeights): DecodePack {
+export function packForGenerate(gpu: Gpu, weights: DeviceWeights): DecodePack {
   const format = blockFormat(weights.layers[0])!;
   const D = weights.embed.cols;
   const bb = blockBytes(format);
@@ -153,6 +153,7 @@ export function packForGenerate(gpu: Gpu, rec: Recorder, weights: DeviceWeights)
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
   const packed = gpu.createBuffer(bytes, usage, "decode.weights");
   const norms = gpu.createBuffer((2 * weights.layers.length + 1) * D * F, usage, "decode.norms");
+  const encoder = gpu.device.createCommandEncoder({ label: "decode.pack" });
   const matrixOffsets: number[][] = [];
   const normOffsets: [number, number][] = [];
   let block = 0;
@@ -161,17 +162,18 @@ export function packForGenerate(gpu: Gpu, rec: Recorder, weights: DeviceWeights)
       matricesOf(w).map((m) => {
         const start = block;
         const size = ((m.rows * m.cols) / 4) * bb;
-        rec.copy(m.chunks[0].buffer, 0, packed, start * bb, size);
+        encoder.copyBufferToBuffer(m.chunks[0].buffer, 0, packed, start * bb, size);
         block += size / bb;
         return start;
       }),
     );
-    rec.copy(w.attnNorm, 0, norms, 2 * l * D * F, D * F);
-    rec.copy(w.mlpNorm, 0, norms, (2 * l + 1) * D * F, D * F);
+    encoder.copyBufferToBuffer(w.attnNorm, 0, norms, 2 * l * D * F, D * F);
+    encoder.copyBufferToBuffer(w.mlpNorm, 0, norms, (2 * l + 1) * D * F, D * F);
     normOffsets.push([(2 * l * D) / 4, ((2 * l + 1) * D) / 4]);
   });
   const finalNorm = (2 * weights.layers.length * D) / 4;
-  rec.copy(weights.norm, 0, norms, finalNorm * 16, D * F);
+  encoder.copyBufferToBuffer(weights.norm, 0, norms, finalNorm * 16, D * F);
+  gpu.device.queue.submit([encoder.finish()]);
   return { weights: packed, norms, matrixOffsets, normOffsets, finalNorm, format, bytes: bytes + (2 * weights.layers.length + 1) * D * F };
 }
 

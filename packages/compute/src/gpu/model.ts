@@ -687,7 +687,7 @@ export class GpuModel {
   private generatePack(): { pack: DecodePack; spec: Specialization } | null {
     if (this.genPack === undefined) {
       const spec = canGenerate(this.gpu, this.weights, this.blockLayers, this.config.headDim) ? genSpec(this.gpu, this.weights, this.config.headDim) : null;
-      this.genPack = spec ? { pack: packForGenerate(this.gpu, this.rec, this.weights), spec } : null;
+      this.genPack = spec ? { pack: packForGenerate(this.gpu, this.weights), spec } : null;
     }
     return this.genPack;
   }
