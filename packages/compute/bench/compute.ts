@@ -4,7 +4,8 @@
  *   matmul GFLOP/s at LLaMA-2-7B projection shapes, prefill T=128;
  *   stories260K prefill tok/s at B=1 and B=16, T=256; one LLaMA-2-7B-shaped layer at T=128; peak host RSS;
  *   the matmuls and the layer again with bf16 weights kept 16-bit on the device (*_bf16_weights); the spread of
- *   the prefill times (*_range).
+ *   the prefill times (*_range); greedy generation of 200 stories260K tokens from BOS, and how its decode steps
+ *   ran (stories260k_decode_path: gen, step, blocks or kernels; see gpu/model.ts DecodePath).
  */
 import { defaultModelPath } from "@nas/model";
 import { Engine } from "../src/client.ts";
@@ -45,6 +46,17 @@ async function prefill(B: number, T: number): Promise<{ median: number; range: [
 }
 const b1 = await prefill(1, 256);
 const b16 = await prefill(16, 256);
+/** Greedy generation of n tokens from BOS: tok/s at the median of 10 calls after one warm-up. */
+async function generate(n: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i <= 10; i++) {
+    const t0 = performance.now();
+    await model.generate([model.config.bosTokenId], null, n, false);
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  return Math.round((n * 1000) / median(times));
+}
+const gen200 = await generate(200);
 await model.unload();
 const layer = await call<{ ms: number }>("benchLayer", { T: 128, repeats: 2 });
 const layerBf16 = await call<{ ms: number }>("benchLayer", { T: 128, repeats: 2, weights: "bf16" });
@@ -66,6 +78,8 @@ console.log(
     // [slow, fast]: tok/s at the 90th and the 10th percentile of the timed forwards.
     stories260k_prefill_tok_s_b1_t256_range: b1.range,
     stories260k_prefill_tok_s_b16_t256_range: b16.range,
+    stories260k_generate_tok_s_200: gen200,
+    stories260k_decode_path: model.decodePath,
     // Host memory of both processes (Bun driver + Node engine worker); on lavapipe device memory is host memory.
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024 + mem.workerMaxRssMb),
     engine_peak_device_mb: Math.round(mem.peak / 2 ** 20),
