@@ -5,9 +5,9 @@
  * - GEN runs every decode step of a greedy generation in one dispatch, all kept layers and the argmax head
  *   included, over packed copies of the layer weights and norms (made once per model, on the device) and packed
  *   KV caches. gpu/model.ts uses GEN where the model qualifies (see canGenerate), else STEP per layer.
- * bench/decode.ts, 200 stories260K tokens: GEN 100-102 ms, STEP 147-151 ms, PRE/attention/POST 272-301 ms (the
- * same tokens). Both run on one llvmpipe thread (one workgroup): the bf16 GQA test model's 0.7M-value layers
- * make that work dominate there (GEN 487, STEP 458, blocks 684 ms).
+ * bench/decode.ts, 200 tokens from BOS: stories260K GEN 59-66 ms, STEP 144-156 ms, PRE/attention/POST 283-292 ms
+ * (the same tokens); the bf16 GQA test model GEN 300-302, STEP 391-405, PRE/attention/POST 663-699 ms. GEN and
+ * STEP run on one llvmpipe thread (one workgroup).
  */
 import { BLOCK_CACHE_MAX_VEC4, blockFormat, cacheBlocks } from "./block.ts";
 import type { Gpu } from "./device.ts";
