@@ -167,7 +167,7 @@ test("decode STEP: one row through a whole layer (embedding, norm, q/k/v, RoPE, 
       expectNear(f32(await run(11)), k, 1e-4, "k");
       expectNear(f32(await run(12)), v, 1e-4, "v");
     }),
-    { numRuns: 14 },
+    { numRuns: 10 },
   );
 }, slow);
 
@@ -258,7 +258,7 @@ test("decode GEN: several greedy steps over several kept layers in one dispatch,
       expectNear(f32(await run(3)), k, 1e-4, "k");
       expectNear(f32(await run(4)), v, 1e-4, "v");
     }),
-    { numRuns: 10 },
+    { numRuns: 8 },
   );
 }, slow);
 
