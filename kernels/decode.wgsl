@@ -1,6 +1,6 @@
-// One-row decoder work for CPU adapters (lavapipe), where a dispatch costs ~50-60 us of thread hand-offs whatever
-// its size (an attention dispatch over one key measured 54-65 us of GPU time) and a decode step's real work is
-// a few tens of microseconds per layer.
+// One-row decoder work for CPU adapters (lavapipe), where a dispatch costs ~40 us of hand-off to llvmpipe's threads
+// and back whatever its size (an attention dispatch over one key measured 45-65 us of GPU time, 8.6-10 us with
+// LP_NUM_THREADS=0) and a decode step's real work is a few tens of microseconds per layer.
 //   STEP: one decoder layer for one row: x = embedding (EMBED) or x; h = RMSNorm(x) * attnNorm; q, k, v = h W^T;
 //         RoPE; k and v stored at the row's cache row; attention over the cache; x += att Wo^T;
 //         h = RMSNorm(x) * mlpNorm; a = silu(h Wg^T) * (h Wu^T); x += a Wd^T. One dispatch per layer.
@@ -15,12 +15,11 @@
 // attention output, the SwiGLU activation): nothing but the KV cache and the outputs goes through storage, and
 // one invocation stores each (invocation 0 x and tokens; a cache row, see below). The lanes split the work
 // instead of the rows: each matrix product gives lane s columns n0 + 4s .. n0 + 4s + 3 of every 32-column tile,
-// and subgroupBroadcast hands all 32 to every lane;
-// attention spreads the cached keys over the lanes, each keeping a running softmax per head that subgroupMax /
-// subgroupAdd merge (split-K, as flash-decoding does). The row's own key and value come from private memory.
+// and subgroupBroadcast hands all 32 to every lane; attention spreads the cached keys over the lanes, each keeping
+// a running softmax per head that subgroupMax / subgroupAdd merge (split-K, as flash-decoding does). The row's own key and value come from private memory.
 // A cache row is stored by the lane that reads it in later steps (attention gives key row kvLo + j to lane
 // j mod subgroup size), so GEN needs no barrier between its steps: with one, llvmpipe compiles the shader as
-// coroutines, and GEN ran 1.5-1.7x slower (200 tokens: stories260K 100 vs 68 ms, the GQA test model 500 vs 300).
+// coroutines, and GEN ran 1.5-1.7x slower (200 tokens: stories260K 100 vs 59-66 ms, the GQA test model ~500 vs 300 ms).
 // The workgroup is one subgroup of >= 8 (WG); lanes past 8 repeat lanes 0..7's columns.
 //
 // Specialisation: STEP (with EMBED) or GEN; WG; W16/WBF (16-bit weights; GEN: the lm head too); CA, CH, CQ, CK:

@@ -1,6 +1,6 @@
 /**
- * One-row decode kernels (kernels/decode.wgsl) for CPU adapters, where every dispatch costs ~50-60 us of thread
- * hand-offs and a stories260K decode step was 16 of them around ~0.3 ms of work:
+ * One-row decode kernels (kernels/decode.wgsl) for CPU adapters, where every dispatch costs ~40 us of hand-off to
+ * llvmpipe's threads and back, and a stories260K decode step was 16 of them around ~0.3 ms of work:
  * - STEP runs one decoder layer for one row in one dispatch (instead of PRE, attention and POST);
  * - GEN runs every decode step of a greedy generation in one dispatch, all kept layers and the argmax head
  *   included, over packed copies of the layer weights and norms (made once per model, on the device) and packed
