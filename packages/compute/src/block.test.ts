@@ -21,9 +21,6 @@ afterAll(async () => {
 const hasSubgroups = () => engine.info.features.includes("subgroups");
 const slow = 300_000; // up to 12 block pipelines to compile on lavapipe
 
-type Format = WeightFormat;
-const linear = linearRef;
-
 const shapes = fc.record({
   many: fc.boolean(), // >= 64 rows: 4 rows per invocation
   M: fc.integer({ min: 1, max: 40 }),
@@ -32,7 +29,7 @@ const shapes = fc.record({
   kvFull: fc.integer({ min: 1, max: 3 }),
   group: fc.integer({ min: 1, max: 3 }),
   keep: fc.integer({ min: 1, max: 3 }), // kept KV heads (clamped to kvFull)
-  format: fc.constantFrom<Format>("f32", "bf16", "f16"),
+  format: fc.constantFrom<WeightFormat>("f32", "bf16", "f16"),
   cache: fc.boolean(), // h (and POST's a) in private memory instead of storage
   seed: fc.integer({ min: 1, max: 1 << 30 }),
 });
@@ -64,9 +61,9 @@ test("block PRE: embedding gather (EMBED), RMSNorm, q/k/v of kept heads, RoPE at
       const v0 = rand(kvRows * kvDim, c.seed + 8);
 
       const h = rmsnormRef(x, M, D, normW, eps);
-      const q = linear(h, D, M, D, Wq.seen, D, qDim);
-      const k = linear(h, D, M, D, Wk.seen, D, kvDim);
-      const v = linear(h, D, M, D, Wv.seen, D, kvDim);
+      const q = linearRef(h, D, M, D, Wq.seen, D, qDim);
+      const k = linearRef(h, D, M, D, Wk.seen, D, kvDim);
+      const v = linearRef(h, D, M, D, Wv.seen, D, kvDim);
       const rope = (t: Float64Array, width: number) => {
         for (let m = 0; m < M; m++) {
           const pos = info[(infoOff + m) * 4 + 2];
@@ -124,14 +121,14 @@ test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, 
       const Wu = weight(ffFull, D, c.seed + 5, c.format);
       const Wd = weight(D, ffFull, c.seed + 6, c.format);
 
-      const o = linear(att, qDim, M, qDim, Wo.seen, qFull, D);
+      const o = linearRef(att, qDim, M, qDim, Wo.seen, qFull, D);
       const x1 = Float64Array.from(x0, (v, i) => v + o[i]);
       const h = rmsnormRef(x1, M, D, normW, eps);
-      const gate = linear(h, D, M, D, Wg.seen, D, ldh);
-      const up = linear(h, D, M, D, Wu.seen, D, ldh);
+      const gate = linearRef(h, D, M, D, Wg.seen, D, ldh);
+      const up = linearRef(h, D, M, D, Wu.seen, D, ldh);
       const a = new Float64Array(M * ldh);
       for (let m = 0; m < M; m++) for (let n = 0; n < ff; n++) { const z = gate[m * ldh + n]; a[m * ldh + n] = (z / (1 + Math.exp(-z))) * up[m * ldh + n]; }
-      const d = linear(a, ldh, M, ldh, Wd.seen, ffFull, D);
+      const d = linearRef(a, ldh, M, ldh, Wd.seen, ffFull, D);
       const x2 = Float64Array.from(x1, (v, i) => v + d[i]);
 
       const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "post", M, c.format, false, c.cache ? { D, ff: ffFull } : undefined);
@@ -158,7 +155,7 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
   if (!hasSubgroups()) return;
   await fc.assert(
     fc.asyncProperty(
-      fc.record({ many: fc.boolean(), M: fc.integer({ min: 1, max: 40 }), D4: fc.integer({ min: 1, max: 18 }), V: fc.integer({ min: 1, max: 150 }), pad4: fc.integer({ min: 0, max: 2 }), outOff: fc.integer({ min: 0, max: 3 }), ties: fc.boolean(), format: fc.constantFrom<Format>("f32", "bf16", "f16"), cache: fc.boolean(), seed: fc.integer({ min: 1, max: 1 << 30 }) }),
+      fc.record({ many: fc.boolean(), M: fc.integer({ min: 1, max: 40 }), D4: fc.integer({ min: 1, max: 18 }), V: fc.integer({ min: 1, max: 150 }), pad4: fc.integer({ min: 0, max: 2 }), outOff: fc.integer({ min: 0, max: 3 }), ties: fc.boolean(), format: fc.constantFrom<WeightFormat>("f32", "bf16", "f16"), cache: fc.boolean(), seed: fc.integer({ min: 1, max: 1 << 30 }) }),
       async (c) => {
         const M = c.many ? 64 + c.M : c.M;
         const D = 4 * c.D4, ldw = D + 4 * c.pad4, V = c.V, eps = 1e-5;
@@ -176,7 +173,7 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
         // Targets: in range, out of range (no log-prob: the initial value stays), after outOff.
         const targets = new Uint32Array(c.outOff + M).map((_, i) => (i % 5 === 4 ? V + (i % 3) : (i * 7 + c.seed) % V));
         const h = rmsnormRef(x, M, D, normW, eps);
-        const logits = linear(h, D, M, D, W.seen, ldw, V);
+        const logits = linearRef(h, D, M, D, W.seen, ldw, V);
         const wantLp = rand(c.outOff + M, c.seed + 3), wantAm = new Uint32Array(c.outOff + M).fill(7777);
         const lp0 = Float32Array.from(wantLp), am0 = Uint32Array.from(wantAm);
         for (let m = 0; m < M; m++) {
