@@ -42,19 +42,7 @@ struct Params {
 //#endif
 @group(0) @binding(0) var<uniform> p: Params;
 
-//#if W16
-// Two 16-bit values per u32 word; 4 values (one k block) per vec2u.
-//#if WBF
-fn halves(u: u32) -> vec2f { return vec2f(bitcast<f32>(u << 16u), bitcast<f32>(u & 0xffff0000u)); }
-//#else
-fn halves(u: u32) -> vec2f { return unpack2x16float(u); }
-//#endif
-fn wv(w: vec2u) -> vec4f { return vec4f(halves(w.x), halves(w.y)); }
-alias WBlock = vec2u;
-//#else
-fn wv(w: vec4f) -> vec4f { return w; }
-alias WBlock = vec4f;
-//#endif
+//#include weights16
 
 //#if PRE
 //#if EMBED

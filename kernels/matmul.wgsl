@@ -49,18 +49,8 @@ struct Params { M: u32, N: u32, K: u32, lda: u32, ldw: u32, ldc: u32, aOff: u32,
 //#endif
 @group(0) @binding(0) var<uniform> p: Params;
 //
-// W16: W holds 16-bit values (bf16 when WBF, else f16), two per u32 word, converted in-kernel (exactly: both are
-// subsets of f32), so a bf16/f16 checkpoint takes half the device memory of an f32 copy.
-//#if W16
-// The two 16-bit values of word u, in memory order.
-fn halves(u: u32) -> vec2f {
-//#if WBF
-  return vec2f(bitcast<f32>(u << 16u), bitcast<f32>(u & 0xffff0000u));
-//#else
-  return unpack2x16float(u);
-//#endif
-}
-//#endif
+// W16: W holds 16-bit values (see weights16.wgsl: halves() converts them).
+//#include weights16
 //#if VEC4
 @group(0) @binding(1) var<storage, read> A: array<vec4f>;
 //#if W16

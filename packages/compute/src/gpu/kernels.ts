@@ -8,6 +8,7 @@ import matmulQ8Wgsl from "../../../../kernels/matmul_q8.wgsl" with { type: "text
 import ropeWgsl from "../../../../kernels/rope.wgsl" with { type: "text" };
 import rmsnormWgsl from "../../../../kernels/rmsnorm.wgsl" with { type: "text" };
 import swigluWgsl from "../../../../kernels/swiglu.wgsl" with { type: "text" };
+import weights16Wgsl from "../../../../kernels/weights16.wgsl" with { type: "text" };
 import { expandTemplate, specKey, type Specialization } from "./template.ts";
 
 /** Kernel families: one WGSL file each in kernels/. */
@@ -24,6 +25,8 @@ export const kernelSources = {
   swiglu: swigluWgsl,
 } as const;
 export type KernelFamily = keyof typeof kernelSources;
+/** WGSL fragments that kernels splice in with `//#include NAME` (see template.ts). */
+export const kernelFragments: Record<string, string> = { weights16: weights16Wgsl };
 
 /** A compiled kernel and the layout of its one bind group (see bindGroupLayoutEntries). */
 export interface Pipeline {
@@ -63,7 +66,7 @@ export class PipelineCache {
     const key = specKey(family, spec);
     let entry = this.pipelines.get(key);
     if (!entry) {
-      const code = expandTemplate(kernelSources[family], spec);
+      const code = expandTemplate(kernelSources[family], spec, kernelFragments);
       const module = this.device.createShaderModule({ code, label: key });
       const layout = this.device.createBindGroupLayout({ entries: bindGroupLayoutEntries(code), label: key });
       const pipeline = this.device.createComputePipeline({ layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label: key }), compute: { module, entryPoint: "main" }, label: key });

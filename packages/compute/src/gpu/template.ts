@@ -1,6 +1,7 @@
 /**
  * Tiny WGSL template expander: `{{NAME}}` substitution and line directives `//#if NAME`, `//#if !NAME`,
- * `//#else`, `//#endif` (nestable). A kernel is (template, specialisation record); the record's
+ * `//#else`, `//#endif` (nestable), and `//#include NAME`, which splices in a shared fragment (its directives are
+ * expanded with the same record). A kernel is (template, specialisation record); the record's
  * deterministic key names the compiled pipeline in the cache.
  *
  * @example
@@ -8,11 +9,11 @@
  */
 export type Specialization = Record<string, number | boolean>;
 
-export function expandTemplate(source: string, spec: Specialization): string {
+export function expandTemplate(source: string, spec: Specialization, fragments: Record<string, string> = {}): string {
   const out: string[] = [];
   const stack: { active: boolean; parentActive: boolean; taken: boolean }[] = [];
   const active = () => (stack.length ? stack[stack.length - 1].active : true);
-  for (const line of source.split("\n")) {
+  for (const line of includeFragments(source, fragments, [])) {
     const t = line.trim();
     const mIf = /^\/\/#if\s+(!?)(\w+)\s*$/.exec(t);
     if (mIf) {
@@ -39,6 +40,18 @@ export function expandTemplate(source: string, spec: Specialization): string {
   return out.join("\n").replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
     if (!(name in spec)) throw new Error(`WGSL template: {{${name}}} is not in the specialisation record`);
     return String(Number(spec[name]));
+  });
+}
+
+/** Source lines with every `//#include NAME` line replaced by fragment NAME's lines (fragments may include others). */
+function includeFragments(source: string, fragments: Record<string, string>, chain: string[]): string[] {
+  return source.split("\n").flatMap((line) => {
+    const m = /^\/\/#include\s+(\w+)\s*$/.exec(line.trim());
+    if (!m) return [line];
+    const name = m[1];
+    if (!(name in fragments)) throw new Error(`WGSL template: //#include ${name} names no fragment (have: ${Object.keys(fragments).join(", ") || "none"})`);
+    if (chain.includes(name)) throw new Error(`WGSL template: //#include ${name} includes itself (${[...chain, name].join(" -> ")})`);
+    return includeFragments(fragments[name], fragments, [...chain, name]);
   });
 }
 
