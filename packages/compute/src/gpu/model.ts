@@ -718,11 +718,14 @@ export class GpuModel {
     this.write(tokens, new Uint32Array(prompt));
     this.write(infoBuf, info);
     this.write(noTargets, new Uint32Array(total).fill(NO_TARGET));
+    // With GEN the decode steps use packed caches, so the per-layer caches only hold the prompt's rows.
+    const gen = total - 1 > P && this.decode === "gen" ? this.generatePack() : null;
+    const cacheRows = gen ? P : total;
     const caches = new Map<number, KvTarget>();
     for (let l = 0; l < c.numLayers; l++) {
       if (!subnet.layers[l]) continue;
       const kvDim = subnet.kvHeads[l] * c.headDim;
-      caches.set(l, { k: this.buffer(`gen.k${l}`, total * kvDim * F), v: this.buffer(`gen.v${l}`, total * kvDim * F), rowOff: 0 });
+      caches.set(l, { k: this.buffer(`gen.k${l}`, cacheRows * kvDim * F), v: this.buffer(`gen.v${l}`, cacheRows * kvDim * F), rowOff: 0 });
     }
     const step = { ...s, info: infoBuf };
     // Greedy next token of one row of x into tokens[at]: the HEAD block, or norm, lm head and log-softmax's argmax.
@@ -743,7 +746,6 @@ export class GpuModel {
     const tail = this.tail([P - 1], info);
     this.layers(step, P, 0, subnet, (l) => caches.get(l)!, tail, { ids: tokens, idOff: 0 });
     next(tail.x, P);
-    const gen = total - 1 > P && this.decode === "gen" ? this.generatePack() : null;
     if (gen) {
       // Every decode step in one GEN dispatch: the prompt's keys and values are copied into packed caches.
       const kept: (GenLayer & { layer: number })[] = [];
