@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { normalizeSubnet, type ImportancePermutation, type LlamaConfig, type ModelSource, type PrefixGroup, type PrefixTokenScorer, type SubNetwork, type SubNetworkSpec, type TokenScores } from "@nas/model";
 import type { AdapterInfo } from "./gpu/device.ts";
 import type { Latency, LatencyOptions } from "./gpu/latency.ts";
@@ -22,7 +23,6 @@ import type { ProfiledDispatch } from "./gpu/recorder.ts";
 import type { KernelRun } from "./gpu/run-kernel.ts";
 import { FrameReader, encodeFrame, type Response } from "./protocol.ts";
 
-const repoRoot = join(import.meta.dir, "../../..");
 
 export interface EngineOptions {
   /** Node binary that hosts the worker. Default: $NAS_NODE or "node" on PATH. */
@@ -36,10 +36,33 @@ export class EngineError extends Error {
   override name = "EngineError";
 }
 
+/** Anything that answers engine ops: Engine (a Node worker driven from Bun) or LocalEngine (Node, in process). */
+export interface EngineCaller {
+  call(op: string, args: unknown): Promise<unknown>;
+}
+
+/** Options of Engine.load / LocalEngine.load (see Engine.load). */
+export interface LoadOptions {
+  quant?: "q8_0";
+  permutation?: ImportancePermutation;
+  keep16?: boolean;
+  blocks?: boolean;
+  decode?: "gen" | "step" | "blocks";
+}
+
+/** Upload a model through `engine` and wrap it (Engine.load and LocalEngine.load). */
+export async function loadOn(engine: EngineCaller, path: string, options: LoadOptions): Promise<EngineModel> {
+  const r = (await engine.call("load", { path, ...options })) as { id: number; config: LlamaConfig; source: ModelSource; uploadMs: number; weightBytes: number; decodePath: DecodePath };
+  return new EngineModel(engine, r.id, r.config, r.source, r.weightBytes, r.decodePath);
+}
+
 /** Build the worker bundle once per content hash (concurrent processes never see a half-written file). */
 async function buildWorker(): Promise<string> {
+  // Paths from import.meta.url (not Bun's import.meta.dir): this module is also bundled for Node (bench kit).
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const repoRoot = join(here, "../../..");
   const result = await Bun.build({
-    entrypoints: [join(import.meta.dir, "worker/main.ts")],
+    entrypoints: [join(here, "worker/main.ts")],
     target: "node",
     format: "esm",
     external: ["webgpu"],
@@ -58,7 +81,7 @@ async function buildWorker(): Promise<string> {
   return file;
 }
 
-export class Engine {
+export class Engine implements EngineCaller {
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string }>();
   private nextId = 1;
   private stderrTail: string[] = [];
@@ -178,9 +201,8 @@ export class Engine {
    * as row-local block dispatches (default: on CPU adapters; see ModelOptions in gpu/model.ts), `decode` how
    * generation's decode steps run on them (default "gen": all steps in one dispatch where the model allows).
    */
-  async load(path: string, options: { quant?: "q8_0"; permutation?: ImportancePermutation; keep16?: boolean; blocks?: boolean; decode?: "gen" | "step" | "blocks" } = {}): Promise<EngineModel> {
-    const r = (await this.call("load", { path, ...options })) as { id: number; config: LlamaConfig; source: ModelSource; uploadMs: number; weightBytes: number; decodePath: DecodePath };
-    return new EngineModel(this, r.id, r.config, r.source, r.weightBytes, r.decodePath);
+  load(path: string, options: LoadOptions = {}): Promise<EngineModel> {
+    return loadOn(this, path, options);
   }
 
   /** Run one kernel (tests). Returns the bytes of the binding named by `run.read`. */
@@ -213,7 +235,7 @@ export class Engine {
 /** A model resident on the engine's device; every sub-network runs on its one copy of the weights. */
 export class EngineModel implements PrefixTokenScorer {
   constructor(
-    private engine: Engine,
+    private engine: EngineCaller,
     readonly id: number,
     readonly config: LlamaConfig,
     readonly source: ModelSource,
