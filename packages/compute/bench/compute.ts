@@ -6,17 +6,21 @@
  *   the matmuls and the layer again with bf16 weights kept 16-bit on the device (*_bf16_weights); the spread of
  *   the prefill times (*_range); greedy generation of 200 stories260K tokens from BOS, and how its decode steps
  *   ran (stories260k_decode_path: gen, step, blocks or kernels; see gpu/model.ts DecodePath).
+ *
+ * Under Bun the engine is a Node worker (Engine). Under Node, as on a GPU host reached through the benchmark kit
+ * (scripts/device-kit.sh, scripts/device-bench.sh: Node and dawn.node, no Bun), it runs in this process (LocalEngine).
  */
 import { defaultModelPath } from "@nas/model";
 import { Engine } from "../src/client.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const engine = await Engine.start();
+const inProcess = typeof Bun === "undefined";
+const engine = inProcess ? await (await import("../src/local.ts")).LocalEngine.start() : await Engine.start();
 const a = engine.info;
 const call = <T>(op: string, args: object) => engine.call(op, args) as Promise<T>;
 
 // Medians over several repeats: on the shared 2-core CI host one run can differ from the next by 2x.
-const mm1 = await call<{ gflops: number }>("benchMatmul", { M: 128, N: 4096, K: 4096, repeats: 7 });
+const mm1 = await call<{ gflops: number; batch: number }>("benchMatmul", { M: 128, N: 4096, K: 4096, repeats: 7 });
 const mm2 = await call<{ gflops: number }>("benchMatmul", { M: 128, N: 11008, K: 4096, repeats: 5 });
 // The same with bf16 weights (LLaMA-2-7B's checkpoint dtype) kept 16-bit on the device.
 const mm1b = await call<{ gflops: number }>("benchMatmul", { M: 128, N: 4096, K: 4096, repeats: 7, weights: "bf16" });
@@ -67,6 +71,7 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 console.log(
   JSON.stringify({
     adapter: `${a.vendor} ${a.architecture} ${a.description}`.trim(),
+    engine: inProcess ? "node in-process" : "bun + node worker",
     matmul_gflops_4096x4096_t128: round(mm1.gflops),
     matmul_gflops_11008x4096_t128: round(mm2.gflops),
     stories260k_prefill_tok_s_b1_t256: b1.median,
@@ -80,6 +85,8 @@ console.log(
     stories260k_prefill_tok_s_b16_t256_range: b16.range,
     stories260k_generate_tok_s_200: gen200,
     stories260k_decode_path: model.decodePath,
+    // Back-to-back matmuls per submission in the matmul fields (gpu/bench.ts benchMatmul): 1 on lavapipe.
+    matmul_batch_4096x4096: mm1.batch,
     // Host memory of both processes (Bun driver + Node engine worker); on lavapipe device memory is host memory.
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024 + mem.workerMaxRssMb),
     engine_peak_device_mb: Math.round(mem.peak / 2 ** 20),

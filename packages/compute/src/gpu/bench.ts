@@ -25,23 +25,30 @@ function median(xs: number[]): number {
 }
 
 /**
- * y = x W^T with x [M, K], W [N, K] (f32, or bf16 values converted in-kernel): median wall ms of `repeats`
- * submissions after one warm-up.
+ * y = x W^T with x [M, K], W [N, K] (f32, or bf16 values converted in-kernel): wall ms per matmul, the median of
+ * `repeats` submissions after two warm-ups. Each submission holds `batch` back-to-back matmuls, batch chosen from
+ * the second warm-up so that a submission lasts >= 20 ms: 1 on lavapipe (one 4096x4096 T=128 matmul takes ~100
+ * ms), dozens on a GPU, where one matmul takes ~0.1 ms and a lone submission would mostly time its fixed cost
+ * (submit, map, read back).
  */
-export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: number; repeats?: number; weights?: "f32" | "bf16" }): Promise<{ ms: number; gflops: number }> {
+export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: number; repeats?: number; weights?: "f32" | "bf16" }): Promise<{ ms: number; gflops: number; batch: number }> {
   const { M, N, K } = args;
   const A = gpu.uploadStorage(randomF32(M * K, 2, 1), "bench.A");
   const W = args.weights === "bf16" ? uploadMatrix16(gpu, encodeTensor("bench.W", "BF16", [N, K], randomF32(N * K, 2, 2))) : uploadMatrix(gpu, "bench.W", randomF32(N * K, 2, 2), N, K);
   const C = gpu.createBuffer(M * N * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, "bench.C");
   const rec = new Recorder(gpu);
   const times: number[] = [];
+  const submit = async (batch: number) => {
+    for (let b = 0; b < batch; b++) encodeLinear(rec, A, 0, K, M, K, W, N, C, 0, N, false);
+    const t0 = performance.now();
+    await rec.run([{ buffer: C, offset: 0, size: 4 }]);
+    return (performance.now() - t0) / batch;
+  };
+  let batch = 1;
   try {
-    for (let i = 0; i <= (args.repeats ?? 5); i++) {
-      encodeLinear(rec, A, 0, K, M, K, W, N, C, 0, N, false);
-      const t0 = performance.now();
-      await rec.run([{ buffer: C, offset: 0, size: 4 }]);
-      if (i > 0) times.push(performance.now() - t0);
-    }
+    await submit(1); // compiles the pipeline
+    batch = Math.min(64, Math.max(1, Math.ceil(20 / (await submit(1)))));
+    for (let i = 0; i < (args.repeats ?? 5); i++) times.push(await submit(batch));
   } finally {
     rec.destroy();
     gpu.releaseBuffer(A);
@@ -49,7 +56,7 @@ export async function benchMatmul(gpu: Gpu, args: { M: number; N: number; K: num
     W.chunks.forEach((c) => gpu.releaseBuffer(c.buffer));
   }
   const ms = median(times);
-  return { ms, gflops: (2 * M * N * K) / (ms * 1e6) };
+  return { ms, gflops: (2 * M * N * K) / (ms * 1e6), batch };
 }
 
 /**
