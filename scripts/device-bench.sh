@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs on the GPU host of the device tool (built here first with scripts/device-kit.sh, carried as .devkit):
+#   1. the engine's benchmark (bench/compute.ts as a Node bundle, engine in process) on the host's Vulkan adapter;
+#   2. PyTorch on the same shapes, fp32 on CUDA (bench/torch_compute.py), with the engine/PyTorch ratios.
+# Writes wgsl.json, wgsl.log, torch.json, torch.log to $OUT (out/device when OUT is unset) and prints both JSONs.
+# Each step has its own time limit, and a failing step does not stop the other: a device run is scarce.
+# Use (device tool): run with carry [".devkit"], timeout_s 540, command: bash scripts/device-bench.sh
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+kit="$root/.devkit"
+out="${OUT:-$root/out/device}"
+mkdir -p "$out"
+log() { printf '[device-bench] %s\n' "$*" >&2; }
+[ -f "$kit/bench-compute.mjs" ] || { log ".devkit is missing: run bash scripts/device-kit.sh and carry .devkit"; exit 2; }
+
+# Unpack the compressed binaries (kept beside the bundle: it resolves webgpu from its own node_modules).
+bin="$(mktemp -d)"
+xz -dc "$kit/node.xz" >"$bin/node" && chmod +x "$bin/node"
+dawn="$kit/node_modules/webgpu/dist/linux-x64/dawn.node"
+[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
+
+# Vulkan: the host's loader if it has one, else the carried one; the NVIDIA driver's ICD if no ICD is registered.
+{ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libvulkan\.so\.1 ' || export LD_LIBRARY_PATH="$kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
+  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json; do
+    [ -f "$icd" ] && export VK_DRIVER_FILES="$icd" && break
+  done
+fi
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" NAS_SHARED="$kit/shared"
+{ nvidia-smi -L 2>&1 || true; echo "node $("$bin/node" --version)"; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"; } | tee "$out/host.txt" >&2
+
+log "engine benchmark (Node, in process)"
+timeout 300 "$bin/node" "$kit/bench-compute.mjs" >"$out/wgsl.log" 2>&1
+rc_wgsl=$?
+# Native code (Dawn) may print to stdout too: the result is the last line that is a JSON object.
+grep '^{' "$out/wgsl.log" | tail -n 1 >"$out/wgsl.json"
+[ -s "$out/wgsl.json" ] || { log "engine benchmark failed (exit $rc_wgsl); last lines:"; tail -n 20 "$out/wgsl.log" >&2; }
+
+log "PyTorch baseline"
+wgsl_arg=()
+[ -s "$out/wgsl.json" ] && wgsl_arg=(--wgsl "$out/wgsl.json")
+PYTHONUNBUFFERED=1 timeout 200 python3 packages/compute/bench/torch_compute.py --model "$kit/shared/models/stories260K-hf" "${wgsl_arg[@]}" >"$out/torch.json" 2>"$out/torch.log"
+rc_torch=$?
+[ "$rc_torch" = 0 ] || { log "PyTorch baseline exit $rc_torch; last lines:"; tail -n 20 "$out/torch.log" >&2; }
+
+echo "wgsl: $(cat "$out/wgsl.json")"
+echo "torch: $(cat "$out/torch.json")"
+rm -rf "$bin"
+[ "$rc_wgsl" = 0 ] && [ "$rc_torch" = 0 ]
