@@ -15,20 +15,27 @@ log() { printf '[device-bench] %s\n' "$*" >&2; }
 [ -f "$kit/bench-compute.mjs" ] || { log ".devkit is missing: run bash scripts/device-kit.sh and carry .devkit"; exit 2; }
 
 # Unpack the compressed binaries (kept beside the bundle: it resolves webgpu from its own node_modules).
+unxz() { xz -dc "$1" >"$2" 2>/dev/null || python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; }
 bin="$(mktemp -d)"
-xz -dc "$kit/node.xz" >"$bin/node" && chmod +x "$bin/node"
+unxz "$kit/node.xz" "$bin/node" && chmod +x "$bin/node"
 dawn="$kit/node_modules/webgpu/dist/linux-x64/dawn.node"
-[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
+[ -f "$dawn" ] || unxz "$dawn.xz" "$dawn"
 
-# Vulkan: the host's loader if it has one, else the carried one; the NVIDIA driver's ICD if no ICD is registered.
-{ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libvulkan\.so\.1 ' || export LD_LIBRARY_PATH="$kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Vulkan: each library the host lacks (the loader, the GL dispatch the NVIDIA ICD links against) from the kit,
+# never in place of the host's own; the NVIDIA driver's ICD if no ICD is registered.
+have="$({ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null)"
+mkdir -p "$bin/lib"
+for f in "$kit"/lib/*; do
+  grep -q "^[[:space:]]*$(basename "$f") " <<<"$have" || ln -s "$f" "$bin/lib/"
+done
+[ -n "$(ls "$bin/lib")" ] && export LD_LIBRARY_PATH="$bin/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
   for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json; do
     [ -f "$icd" ] && export VK_DRIVER_FILES="$icd" && break
   done
 fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" NAS_SHARED="$kit/shared"
-{ nvidia-smi -L 2>&1 || true; echo "node $("$bin/node" --version)"; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"; } | tee "$out/host.txt" >&2
+{ nvidia-smi -L 2>&1 || true; echo "node $("$bin/node" --version)"; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} carried libraries used: $(ls "$bin/lib" | tr '\n' ' ')"; } | tee "$out/host.txt" >&2
 
 log "engine benchmark (Node, in process)"
 timeout 300 "$bin/node" "$kit/bench-compute.mjs" >"$out/wgsl.log" 2>&1

@@ -6,7 +6,7 @@
 #   bench-compute.mjs        packages/compute/bench/compute.ts bundled for Node (kernels inlined; webgpu external)
 #   node.xz                  this machine's Node binary (x86-64 Linux, glibc), xz-compressed
 #   node_modules/webgpu/     the webgpu package's loader, with dist/linux-x64/dawn.node.xz
-#   lib/libvulkan.so.1       the Vulkan loader, for hosts that have the NVIDIA driver's ICD but no loader
+#   lib/                     the Vulkan loader and GL dispatch libraries, for hosts with the NVIDIA driver but no loader
 #   shared/models/stories260K-hf   the default model (NAS_SHARED points here on the host)
 # Idempotent: the compressed binaries are rebuilt only when their source changed. Prints the kit's size.
 # Use: bash scripts/device-kit.sh, then the device tool's run with carry [".devkit"] and the command
@@ -40,9 +40,13 @@ wg=node_modules/webgpu
 cp "$wg/index.js" "$wg/package.json" "$wg/LICENSE.md" "$kit/node_modules/webgpu/"
 pack "$wg/dist/linux-x64/dawn.node" "$kit/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
 
-loader="$(ldconfig -p | awk '/libvulkan\.so\.1 .*x86-64/ {print $NF; exit}')"
-[ -n "$loader" ] || { log "no Vulkan loader (libvulkan.so.1) here to carry; run scripts/setup.sh"; exit 1; }
-cp -L "$loader" "$kit/lib/libvulkan.so.1"
+# The Vulkan loader, and the GL dispatch libraries the NVIDIA driver's ICD (libGLX_nvidia) links against: the
+# set the device tool's notes name (libvulkan1, libglvnd0, libegl1, libopengl0, libgl1, libglx0, libgles2).
+for lib in libvulkan.so.1 libGLdispatch.so.0 libGLX.so.0 libEGL.so.1 libOpenGL.so.0 libGL.so.1 libGLESv2.so.2; do
+  path="$(ldconfig -p | awk -v n="$lib" '$1 == n && /x86-64/ {print $NF; exit}')"
+  [ -n "$path" ] || { log "no $lib here to carry (libvulkan1 and libglvnd come with scripts/setup.sh's Mesa)"; exit 1; }
+  cp -L "$path" "$kit/lib/$lib"
+done
 
 model="$(cd packages/compute && "$bun" -e 'import { defaultModelPath } from "@nas/model"; console.log(defaultModelPath())')"
 rm -rf "$kit/shared/models/stories260K-hf"
