@@ -17,17 +17,17 @@ const reader = new FrameReader((bytes) => process.stderr.write(`[engine] ignored
 process.stdin.on("data", (chunk: Buffer) => {
   for (const msg of reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
     const req = msg as Request;
-    // handle() runs requests one at a time in arrival order, so answers go out in that order too.
-    handle(req.op, req.args).then(
-      (result) => {
+    // handle() runs requests one at a time in arrival order, so answers go out in that order too. A result that
+    // cannot be framed is answered as that request's error (the catch), never left to crash the worker.
+    handle(req.op, req.args)
+      .then((result) => {
         send({ id: req.id, result });
         if (req.op === "shutdown") setImmediate(() => process.exit(0)); // the device is destroyed: nothing left to serve
-      },
-      (e) => {
+      })
+      .catch((e) => {
         const err = e instanceof Error ? e : new Error(String(e));
         send({ id: req.id, error: { name: err.name, message: err.message || String(e), stack: err.stack } });
-      },
-    );
+      });
   }
 });
 // The parent went away: nothing left to serve.
