@@ -7,11 +7,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadTokenizer, ReferenceModel, sharedDir } from "@nas/model";
 import { Engine, type EngineModel } from "./client.ts";
+import { caseError, FIXTURE_TOLERANCE, readFixture, type FixtureCase } from "./fixtures.ts";
 
-interface Case { subnetwork: string; spec: object | null; input_ids: number[]; last_logits: number[]; argmax: number[]; sum_nll: number }
-interface Reference { cases: Case[]; greedy_from_bos?: number[] }
 const shared = sharedDir();
-const fixture = (name: string): Reference => JSON.parse(readFileSync(join(shared, "fixtures", `${name}.reference.json`), "utf8"));
 
 let engine: Engine;
 beforeAll(async () => {
@@ -29,15 +27,11 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: numbe
   expect(worst).toBeLessThan(tol);
 }
 
-function checkCase(model: EngineModel, c: Case, r: { lastLogits?: Float32Array[]; argmax?: Int32Array[]; logprobs?: Float32Array[] }, i: number): void {
-  const last = r.lastLogits![i];
-  let worst = 0;
-  for (let v = 0; v < c.last_logits.length; v++) worst = Math.max(worst, Math.abs(last[v] - c.last_logits[v]));
-  expect(worst).toBeLessThan(1e-3);
-  expect(Array.from(r.argmax![i])).toEqual(c.argmax);
-  let nll = 0;
-  for (let t = 0; t < c.input_ids.length - 1; t++) nll -= r.logprobs![i][t];
-  expect(Math.abs(nll - c.sum_nll) / Math.abs(c.sum_nll)).toBeLessThan(1e-4);
+function checkCase(model: EngineModel, c: FixtureCase, r: { lastLogits?: Float32Array[]; argmax?: Int32Array[]; logprobs?: Float32Array[] }, i: number): void {
+  const e = caseError(c, r, i);
+  expect(e.logits).toBeLessThan(FIXTURE_TOLERANCE.logits);
+  expect(Array.from(r.argmax![i])).toEqual(c.argmax); // shows the positions, where e.argmax only counts them
+  expect(e.nll).toBeLessThan(FIXTURE_TOLERANCE.nll);
   void model;
 }
 
@@ -52,7 +46,7 @@ const layerPaths: [name: string, dir: string, blocks: boolean | undefined][] = [
 ];
 for (const [name, dir, blocks] of layerPaths) {
   describe(`${dir}${blocks === false ? " (layers as separate kernels)" : ""} vs ${name} reference`, () => {
-    const ref = fixture(name);
+    const ref = readFixture(name);
     let model: EngineModel;
     beforeAll(async () => {
       model = await engine.load(join(shared, dir), { blocks });
@@ -122,7 +116,7 @@ describe("MLP widths that are not multiples of 4 (hidden rows zero-padded for th
 describe("stories260K generation", () => {
   for (const blocks of [undefined, false]) {
     test(`greedy from BOS equals the reference for 200 tokens and reads as TinyStories${blocks === false ? " (layers as separate kernels)" : ""}`, async () => {
-      const ref = fixture("stories260K");
+      const ref = readFixture("stories260K");
       const dir = join(shared, "models/stories260K-hf");
       const model = await engine.load(dir, { blocks });
       const { tokens } = await model.generate([1], null, 200, false);
@@ -338,7 +332,7 @@ describe("16-bit weights (in-kernel conversion)", () => {
     const bf16 = await engine.load(dir);
     const f32 = await engine.load(dir, { keep16: false });
     expect(bf16.weightBytes).toBeLessThan(f32.weightBytes);
-    const ref = fixture("tiny-llama3-gqa-bf16");
+    const ref = readFixture("tiny-llama3-gqa-bf16");
     for (const c of ref.cases) {
       const [a, b] = await Promise.all([bf16, f32].map((m) => m.forward([c.input_ids], c.spec as never, { scores: true, lastLogits: true })));
       // Exact conversion, same kernels: bit-identical results (checkCase above already holds f32 to the fixture).
@@ -354,7 +348,7 @@ describe("16-bit weights (in-kernel conversion)", () => {
 describe("Q8_0 weights (in-kernel dequantisation)", () => {
   test("tiny-llama3 under Q8_0 stays close to f32, and a column-sliced sub-network still runs", async () => {
     const dir = join(shared, "models/tiny-llama3-gqa-bf16");
-    const ref = fixture("tiny-llama3-gqa-bf16");
+    const ref = readFixture("tiny-llama3-gqa-bf16");
     const f32 = await engine.load(dir, { keep16: false });
     const q8 = await engine.load(dir, { quant: "q8_0" });
     expect(q8.weightBytes).toBeLessThan(f32.weightBytes / 2);
