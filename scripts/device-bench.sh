@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs on the GPU host of the device tool (built here first with scripts/device-kit.sh, carried as .devkit):
-#   1. the engine's benchmark (bench/compute.ts as a Node bundle, engine in process) on the host's Vulkan adapter;
-#   2. PyTorch on the same shapes, fp32 on CUDA (bench/torch_compute.py), with the engine/PyTorch ratios.
-# Writes wgsl.json, wgsl.log, torch.json, torch.log to $OUT (out/device when OUT is unset) and prints both JSONs.
+#   1. the engine against the fixtures' references (bench/check.ts as a Node bundle, engine in process) on the
+#      host's Vulkan adapter: a GPU's kernels take other paths (subgroup size, layer encoding) than lavapipe's;
+#   2. the engine's benchmark (bench/compute.ts, likewise);
+#   3. PyTorch on the same shapes, fp32 on CUDA (bench/torch_compute.py), with the engine/PyTorch ratios.
+# Writes host.txt and check, wgsl, torch (.json and .log) to $OUT (out/device when OUT is unset); prints the JSONs.
 # Each step has its own time limit, and a failing step does not stop the other: a device run is scarce.
-# Use (device tool): run with carry [".devkit"], timeout_s 540, command: bash scripts/device-bench.sh
+# Use (device tool): run with carry [".devkit"], timeout_s 580, command: bash scripts/device-bench.sh
+# The time limits (150 + 240 + 150 s) are far above what the steps take on a GPU; they bound a hang.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -37,8 +40,14 @@ fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" NAS_SHARED="$kit/shared"
 { nvidia-smi -L 2>&1 || true; echo "node $("$bin/node" --version)"; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} carried libraries used: $(ls "$bin/lib" | tr '\n' ' ')"; } | tee "$out/host.txt" >&2
 
+log "engine against the fixtures (Node, in process)"
+timeout 150 "$bin/node" "$kit/bench-check.mjs" >"$out/check.log" 2>&1
+rc_check=$?
+grep '^{' "$out/check.log" | tail -n 1 >"$out/check.json"
+[ "$rc_check" = 0 ] || { log "check failed (exit $rc_check); last lines:"; tail -n 20 "$out/check.log" >&2; }
+
 log "engine benchmark (Node, in process)"
-timeout 300 "$bin/node" "$kit/bench-compute.mjs" >"$out/wgsl.log" 2>&1
+timeout 240 "$bin/node" "$kit/bench-compute.mjs" >"$out/wgsl.log" 2>&1
 rc_wgsl=$?
 # Native code (Dawn) may print to stdout too: the result is the last line that is a JSON object.
 grep '^{' "$out/wgsl.log" | tail -n 1 >"$out/wgsl.json"
@@ -47,11 +56,12 @@ grep '^{' "$out/wgsl.log" | tail -n 1 >"$out/wgsl.json"
 log "PyTorch baseline"
 wgsl_arg=()
 [ -s "$out/wgsl.json" ] && wgsl_arg=(--wgsl "$out/wgsl.json")
-PYTHONUNBUFFERED=1 timeout 200 python3 packages/compute/bench/torch_compute.py --model "$kit/shared/models/stories260K-hf" "${wgsl_arg[@]}" >"$out/torch.json" 2>"$out/torch.log"
+PYTHONUNBUFFERED=1 timeout 150 python3 packages/compute/bench/torch_compute.py --model "$kit/shared/models/stories260K-hf" "${wgsl_arg[@]}" >"$out/torch.json" 2>"$out/torch.log"
 rc_torch=$?
 [ "$rc_torch" = 0 ] || { log "PyTorch baseline exit $rc_torch; last lines:"; tail -n 20 "$out/torch.log" >&2; }
 
+echo "check: $(cat "$out/check.json")"
 echo "wgsl: $(cat "$out/wgsl.json")"
 echo "torch: $(cat "$out/torch.json")"
 rm -rf "$bin"
-[ "$rc_wgsl" = 0 ] && [ "$rc_torch" = 0 ]
+[ "$rc_check" = 0 ] && [ "$rc_wgsl" = 0 ] && [ "$rc_torch" = 0 ]

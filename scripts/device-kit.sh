@@ -4,10 +4,11 @@
 # Bun (38 MB compressed) and Node (24 MB) would not both fit, so the benchmark goes as a Node bundle that runs the
 # engine in process (packages/compute/src/local.ts) and Bun stays behind:
 #   bench-compute.mjs        packages/compute/bench/compute.ts bundled for Node (kernels inlined; webgpu external)
+#   bench-check.mjs          packages/compute/bench/check.ts likewise: the engine against the fixtures on that GPU
 #   node.xz                  this machine's Node binary (x86-64 Linux, glibc), xz-compressed
 #   node_modules/webgpu/     the webgpu package's loader, with dist/linux-x64/dawn.node.xz
 #   lib/                     the Vulkan loader and GL dispatch libraries, for hosts with the NVIDIA driver but no loader
-#   shared/models/stories260K-hf   the default model (NAS_SHARED points here on the host)
+#   shared/                  both test models and the fixtures' references (NAS_SHARED points here on the host)
 # Idempotent: the compressed binaries are rebuilt only when their source changed. Prints the kit's size.
 # Use: bash scripts/device-kit.sh, then the device tool's run with carry [".devkit"] and the command
 #   bash scripts/device-bench.sh
@@ -17,7 +18,7 @@ cd "$root"
 log() { printf '[device-kit] %s\n' "$*" >&2; }
 bun="$(bash scripts/setup.sh)"
 kit=.devkit
-mkdir -p "$kit/lib" "$kit/node_modules/webgpu/dist/linux-x64" "$kit/shared/models"
+mkdir -p "$kit/lib" "$kit/node_modules/webgpu/dist/linux-x64"
 
 # xz a file unless the stamp beside the output already names the source's checksum.
 pack() {
@@ -28,8 +29,10 @@ pack() {
   xz -T0 -9 -c "$src" >"$out.tmp" && mv "$out.tmp" "$out" && echo "$sum" >"$out.sha256"
 }
 
-log "bundling the benchmark for Node"
-"$bun" build packages/compute/bench/compute.ts --target=node --format=esm --external webgpu --outfile "$kit/bench-compute.mjs" >/dev/null
+log "bundling the check and the benchmark for Node"
+for entry in check compute; do
+  "$bun" build "packages/compute/bench/$entry.ts" --target=node --format=esm --external webgpu --outfile "$kit/bench-$entry.mjs" >/dev/null
+done
 
 node_bin="$(command -v node || true)"
 [ -n "$node_bin" ] || { log "no node on PATH: the kit carries this machine's Node"; exit 1; }
@@ -48,9 +51,11 @@ for lib in libvulkan.so.1 libGLdispatch.so.0 libGLX.so.0 libEGL.so.1 libOpenGL.s
   cp -L "$path" "$kit/lib/$lib"
 done
 
-model="$(cd packages/compute && "$bun" -e 'import { defaultModelPath } from "@nas/model"; console.log(defaultModelPath())')"
-rm -rf "$kit/shared/models/stories260K-hf"
-cp -r "$model" "$kit/shared/models/stories260K-hf"
+shared="$(cd packages/compute && "$bun" -e 'import { sharedDir } from "@nas/model"; console.log(sharedDir())')"
+rm -rf "$kit/shared"
+mkdir -p "$kit/shared/models" "$kit/shared/fixtures"
+cp -r "$shared/models/stories260K-hf" "$shared/models/tiny-llama3-gqa-bf16" "$kit/shared/models/"
+cp "$shared"/fixtures/*.reference.json "$kit/shared/fixtures/"
 
 size="$(du -sbL "$kit" | cut -f1)"
 tree="$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)"

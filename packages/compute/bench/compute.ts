@@ -11,11 +11,10 @@
  * (scripts/device-kit.sh, scripts/device-bench.sh: Node and dawn.node, no Bun), it runs in this process (LocalEngine).
  */
 import { defaultModelPath } from "@nas/model";
-import { Engine } from "../src/client.ts";
+import { inProcess, startEngine } from "./start-engine.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const inProcess = typeof Bun === "undefined";
-const engine = inProcess ? await (await import("../src/local.ts")).LocalEngine.start() : await Engine.start();
+const engine = await startEngine();
 const a = engine.info;
 const call = <T>(op: string, args: object) => engine.call(op, args) as Promise<T>;
 
