@@ -31,6 +31,8 @@ const shapes = fc.record({
   keep: fc.integer({ min: 1, max: 3 }), // kept KV heads (clamped to kvFull)
   format: fc.constantFrom<WeightFormat>("f32", "bf16", "f16"),
   cache: fc.boolean(), // h (and POST's a) in private memory instead of storage
+  // A GPU's 32-wide workgroup (WG 32): four of lavapipe's 8-wide subgroups, which the kernel must not mind.
+  wide: fc.boolean(),
   seed: fc.integer({ min: 1, max: 1 << 30 }),
 });
 
@@ -80,7 +82,7 @@ test("block PRE: embedding gather (EMBED), RMSNorm, q/k/v of kept heads, RoPE at
       rope(k, kvDim);
       const withPrefix = (prefix: Float32Array, rows: Float64Array) => Float64Array.from([...prefix.subarray(0, rowOff * kvDim), ...rows]);
 
-      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "pre", M, c.format, embed, c.cache ? { D } : undefined);
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: c.wide ? 32 : 8 }, "pre", M, c.format, embed, c.cache ? { D } : undefined);
       expect(spec.CACHE).toBe(c.cache);
       const run = (read: number) =>
         engine.runKernel({
@@ -131,7 +133,7 @@ test("block POST: x += att Wo^T, RMSNorm, SwiGLU of the kept width zero-padded, 
       const d = linearRef(a, ldh, M, ldh, Wd.seen, ffFull, D);
       const x2 = Float64Array.from(x1, (v, i) => v + d[i]);
 
-      const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "post", M, c.format, false, c.cache ? { D, ff: ffFull } : undefined);
+      const spec = blockSpec({ subgroups: true, subgroupMaxSize: c.wide ? 32 : 8 }, "post", M, c.format, false, c.cache ? { D, ff: ffFull } : undefined);
       expect(spec.CACHE).toBe(c.cache);
       // a starts as NaN: every stored column, padding included, must be written (cached: a private copy, seen
       // through x, which a NaN or a missing padding zero in a would spoil).
@@ -155,7 +157,7 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
   if (!hasSubgroups()) return;
   await fc.assert(
     fc.asyncProperty(
-      fc.record({ many: fc.boolean(), M: fc.integer({ min: 1, max: 40 }), D4: fc.integer({ min: 1, max: 18 }), V: fc.integer({ min: 1, max: 150 }), pad4: fc.integer({ min: 0, max: 2 }), outOff: fc.integer({ min: 0, max: 3 }), ties: fc.boolean(), format: fc.constantFrom<WeightFormat>("f32", "bf16", "f16"), cache: fc.boolean(), seed: fc.integer({ min: 1, max: 1 << 30 }) }),
+      fc.record({ many: fc.boolean(), M: fc.integer({ min: 1, max: 40 }), D4: fc.integer({ min: 1, max: 18 }), V: fc.integer({ min: 1, max: 150 }), pad4: fc.integer({ min: 0, max: 2 }), outOff: fc.integer({ min: 0, max: 3 }), ties: fc.boolean(), format: fc.constantFrom<WeightFormat>("f32", "bf16", "f16"), cache: fc.boolean(), wide: fc.boolean(), seed: fc.integer({ min: 1, max: 1 << 30 }) }),
       async (c) => {
         const M = c.many ? 64 + c.M : c.M;
         const D = 4 * c.D4, ldw = D + 4 * c.pad4, V = c.V, eps = 1e-5;
@@ -187,7 +189,7 @@ test("block HEAD: RMSNorm, lm head, log-softmax of each row's target and argmax 
           if (t < V) wantLp[c.outOff + m] = row[t] - mx - Math.log(sum);
           wantAm[c.outOff + m] = best;
         }
-        const spec = blockSpec({ subgroups: true, subgroupMaxSize: 8 }, "head", M, c.format, false, c.cache ? { D } : undefined);
+        const spec = blockSpec({ subgroups: true, subgroupMaxSize: c.wide ? 32 : 8 }, "head", M, c.format, false, c.cache ? { D } : undefined);
         expect(spec.CACHE).toBe(c.cache);
         const run = (read: number) =>
           engine.runKernel({ family: "block", spec, params: [M, D, V, ldw, { f32: eps }, c.outOff, 0, 0], buffers: [x, normW, c.cache ? null : M * D * 4, W.bound, targets, lp0, am0], groups: blockGroups(spec, M), read });

@@ -395,8 +395,13 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, info: U
   return want;
 }
 
-async function runAttention(q: Float32Array, k: Float32Array, v: Float32Array, info: Uint32Array, M: number, H: number, G: number, hd: number, subgroups: boolean): Promise<Float32Array> {
-  const spec = attentionSpec({ subgroups, subgroupMaxSize: subgroups ? 8 : 0 }, hd, H / G);
+/**
+ * `wide`: the workgroup a GPU with 32-wide subgroups gets (WG 32). On lavapipe's 8-wide subgroups that is four
+ * subgroups per workgroup, which the kernel must not mind (it assumes nothing about how invocations form subgroups).
+ */
+async function runAttention(q: Float32Array, k: Float32Array, v: Float32Array, info: Uint32Array, M: number, H: number, G: number, hd: number, subgroups: boolean, wide = false): Promise<Float32Array> {
+  const spec = attentionSpec({ subgroups, subgroupMaxSize: subgroups ? (wide ? 32 : 8) : 0 }, hd, H / G);
+  if (subgroups) expect(spec.WG).toBe(wide ? 32 : 8);
   const params = [M, H, hd, H * hd, G * hd, H / G, { f32: 1 / Math.sqrt(hd) }, 0];
   return f32(await engine.runKernel({ family: "attention", spec, params, buffers: [q, k, v, info, M * H * hd * 4], groups: attentionGroups(spec, M, H), read: 5 }));
 }
@@ -408,14 +413,15 @@ test("causal GQA attention over ragged packed sequences (both variants, any head
       fc.constantFrom([1, 1], [2, 1], [4, 2], [8, 4], [6, 3]),
       fc.constantFrom(4, 6, 8, 16, 64),
       fc.boolean(),
+      fc.boolean(),
       fc.integer({ min: 1, max: 1 << 30 }),
-      async (lens, [H, G], hd, coop, seed) => {
+      async (lens, [H, G], hd, coop, wide, seed) => {
         const M = lens.reduce((a, b) => a + b, 0);
         const q = rand(M * H * hd, seed), k = rand(M * G * hd, seed + 1), v = rand(M * G * hd, seed + 2);
         const info = new Uint32Array(M * 4);
         let m = 0;
         for (const len of lens) { const start = m; for (let t = 0; t < len; t++, m++) info.set([start, m + 1, t, start], m * 4); }
-        expectClose(await runAttention(q, k, v, info, M, H, G, hd, coop && hasSubgroups()), attentionRef(q, k, v, info, M, H, G, hd), 1e-5);
+        expectClose(await runAttention(q, k, v, info, M, H, G, hd, coop && hasSubgroups(), wide), attentionRef(q, k, v, info, M, H, G, hd), 1e-5);
       },
     ),
     runs,
@@ -446,12 +452,12 @@ test("attention with shared prefixes: continuations see their prefix and themsel
 });
 
 test("attention decoding from a KV cache: one row reads cache rows [0, n) for any n", async () => {
-  for (const coop of [false, hasSubgroups()]) {
+  for (const [coop, wide] of [[false, false], [hasSubgroups(), false], [hasSubgroups(), true]]) {
     for (const n of [1, 7, 8, 9, 300]) {
       const H = 4, G = 2, hd = 8;
       const q = rand(H * hd, n), k = rand(n * G * hd, n + 1), v = rand(n * G * hd, n + 2);
       const info = new Uint32Array([0, n, n - 1, 0]);
-      expectClose(await runAttention(q, k, v, info, 1, H, G, hd, coop), attentionRef(q, k, v, info, 1, H, G, hd), 1e-5);
+      expectClose(await runAttention(q, k, v, info, 1, H, G, hd, coop, wide), attentionRef(q, k, v, info, 1, H, G, hd), 1e-5);
     }
   }
 });
