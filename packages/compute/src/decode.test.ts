@@ -262,7 +262,7 @@ test("decode GEN: several greedy steps over several kept layers in one dispatch,
   );
 }, slow);
 
-test("decode spec: private rows sized for the full widths; refused past the budget, the bindings, or without subgroups", () => {
+test("decode spec: private rows sized for the full widths; refused past the budget, the bindings, without subgroups, or unless the workgroup is one whole subgroup", () => {
   const stories = { D: 64, ff: 172, qDim: 64, kvDim: 32, headDim: 8 };
   expect(decodeSpec(caps, "step", "f32", true, stories)).toEqual({ STEP: true, GEN: false, EMBED: true, WG: 8, W16: false, WBF: false, CA: 16, CH: 64, CQ: 16, CK: 16, HD: 8 });
   expect(decodeSpec(caps, "gen", "bf16", false, stories)).toMatchObject({ STEP: false, GEN: true, EMBED: false, W16: true, WBF: true });
@@ -272,6 +272,14 @@ test("decode spec: private rows sized for the full widths; refused past the budg
   expect(decodeSpec(caps, "step", "f16", false, { D: 256, ff: 704, qDim: 256, kvDim: 128, headDim: 32 })).toMatchObject({ CA: 64, CH: 256, CQ: 64, CK: 32 });
   expect(decodeSpec(caps, "gen", "f32", false, { D: 4096, ff: 11008, qDim: 4096, kvDim: 4096, headDim: 128 })).toBeNull(); // LLaMA-2-7B
   expect(decodeSpec({ subgroups: false, subgroupMaxSize: 0 }, "step", "f32", false, stories)).toBeNull();
+  // The workgroup must be one whole subgroup: one subgroup size (NVIDIA's 32 or AMD's 64 alone), at most 64.
+  expect(decodeSpec({ subgroups: true, subgroupMaxSize: 32, subgroupMinSize: 32 }, "step", "f32", false, stories)).toMatchObject({ WG: 32 });
+  expect(decodeSpec({ subgroups: true, subgroupMaxSize: 64, subgroupMinSize: 64 }, "gen", "f32", false, stories)).toMatchObject({ WG: 64 });
+  for (const mode of ["step", "gen"] as const) {
+    expect(decodeSpec({ subgroups: true, subgroupMaxSize: 32, subgroupMinSize: 8 }, mode, "f32", false, stories)).toBeNull(); // Intel 8/16/32
+    expect(decodeSpec({ subgroups: true, subgroupMaxSize: 64, subgroupMinSize: 32 }, mode, "f32", false, stories)).toBeNull(); // AMD wave32/64
+    expect(decodeSpec({ subgroups: true, subgroupMaxSize: 128, subgroupMinSize: 128 }, mode, "f32", false, stories)).toBeNull(); // WG would be 64: a partial subgroup
+  }
   expect(decodeSpec(caps, "step", "f32", false, { ...stories, headDim: 12 })).toBeNull();
   expect(decodeSpec(caps, "step", "f32", false, { ...stories, ff: 170 })).toBeNull();
   expect(() => genLayerTable([{ matrices: [0, 1], norms: [0, 16], qDim: 64, kvDim: 32, ff: 172, oLdw: 64, dLdw: 172, kvBase: 0 }])).toThrow(/7 matrix offsets/);

@@ -39,13 +39,17 @@ const privateVec4 = (CA: number, CH: number, CQ: number, CK: number) => 2 * CA +
 /**
  * Specialisation of a STEP (`embed`: the row is gathered from the embedding table first) or GEN dispatch, or null
  * where the device lacks subgroups, the widths break the kernel's vec4 layout, the private rows exceed
- * BLOCK_CACHE_MAX_VEC4 or the bindings exceed the device's storage buffers per stage.
+ * BLOCK_CACHE_MAX_VEC4 or the bindings exceed the device's storage buffers per stage; also null unless every
+ * subgroup is exactly WG invocations (one subgroup size, at most 64). The workgroup must be one whole subgroup:
+ * with several, one subgroup's STEP can store x before another has read it (seen on lavapipe with WG 32 over
+ * 8-wide subgroups: wrong keys); with a partial one, attention's lanes (keys sl, sl + sg, ...) miss keys.
  * @example
  * decodeSpec({ subgroups: true, subgroupMaxSize: 8 }, "step", "f32", false, { D: 64, ff: 172, qDim: 64, kvDim: 32, headDim: 8 })
  * // { STEP: true, GEN: false, EMBED: false, WG: 8, W16: false, WBF: false, CA: 16, CH: 64, CQ: 16, CK: 16, HD: 8 }
  */
 export function decodeSpec(caps: MatmulCaps, mode: "step" | "gen", format: "f32" | "bf16" | "f16", embed: boolean, w: DecodeWidths, maxStorageBuffers = 16): Specialization | null {
-  if (!caps.subgroups || [w.D, w.ff, w.qDim, w.kvDim].some((v) => !(v > 0 && v % 4 === 0)) || !(w.headDim > 0 && w.headDim % 8 === 0)) return null;
+  if (!caps.subgroups || (caps.subgroupMinSize ?? caps.subgroupMaxSize) !== caps.subgroupMaxSize || caps.subgroupMaxSize > 64) return null;
+  if ([w.D, w.ff, w.qDim, w.kvDim].some((v) => !(v > 0 && v % 4 === 0)) || !(w.headDim > 0 && w.headDim % 8 === 0)) return null;
   const buffers = mode === "gen" ? GEN_STORAGE_BUFFERS : STEP_STORAGE_BUFFERS + (embed ? 2 : 0);
   if (buffers > maxStorageBuffers) return null;
   const CA = cacheBlocks(w.D), CH = cacheBlocks(w.ff), CQ = cacheBlocks(w.qDim), CK = cacheBlocks(w.kvDim);
@@ -128,11 +132,20 @@ export function canGenerate(gpu: Gpu, weights: DeviceWeights, blockLayers: boole
 
 /** GEN's specialisation for this model (private rows sized for its widest layer). */
 export function genSpec(gpu: Gpu, weights: DeviceWeights, headDim: number): Specialization | null {
+  return widestSpec(gpu, weights, headDim, "gen");
+}
+
+/** Whether STEP can run the model's widest layer on this device (narrower ones then fit too). */
+export function canStep(gpu: Gpu, weights: DeviceWeights, headDim: number): boolean {
+  return weights.layers.length > 0 && widestSpec(gpu, weights, headDim, "step") !== null;
+}
+
+function widestSpec(gpu: Gpu, weights: DeviceWeights, headDim: number, mode: "step" | "gen"): Specialization | null {
   const format = blockFormat(weights.layers[0]);
   if (!format) return null;
   const widest = (f: (w: LayerWeights) => number) => Math.max(...weights.layers.map(f));
   const w = { D: weights.embed.cols, ff: widest((l) => l.gate.rows), qDim: widest((l) => l.q.rows), kvDim: widest((l) => l.k.rows), headDim };
-  return decodeSpec(matmulCaps(gpu.device), "gen", format, false, w, gpu.device.limits.maxStorageBuffersPerShaderStage);
+  return decodeSpec(matmulCaps(gpu.device), mode, format, false, w, gpu.device.limits.maxStorageBuffersPerShaderStage);
 }
 
 const matricesOf = (w: LayerWeights): Matrix[] => [w.q, w.k, w.v, w.o, w.gate, w.up, w.down];

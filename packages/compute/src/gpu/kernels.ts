@@ -87,17 +87,22 @@ export interface MatmulCaps {
   subgroups: boolean;
   /** Largest subgroup size the device may use (0 without subgroups); sets the COOP workgroup size. */
   subgroupMaxSize: number;
+  /**
+   * Smallest subgroup size the device may use. Default: subgroupMaxSize. Where it is smaller (AMD's wave32/64,
+   * Intel's 8/16/32), a workgroup of subgroupMaxSize invocations may hold several subgroups.
+   */
+  subgroupMinSize?: number;
 }
 
 /**
  * Read the matmul-relevant capabilities of a device (Dawn reports the subgroup size range in adapterInfo).
  * @example
- * matmulCaps(gpu.device) // { subgroups: true, subgroupMaxSize: 8 } on lavapipe
+ * matmulCaps(gpu.device) // { subgroups: true, subgroupMaxSize: 8, subgroupMinSize: 8 } on lavapipe
  */
 export function matmulCaps(device: GPUDevice): MatmulCaps {
   const info = (device as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
   const subgroups = device.features.has("subgroups") && (info?.subgroupMinSize ?? 0) >= 8;
-  return { subgroups, subgroupMaxSize: subgroups ? (info?.subgroupMaxSize ?? 0) : 0 };
+  return { subgroups, subgroupMaxSize: subgroups ? (info?.subgroupMaxSize ?? 0) : 0, subgroupMinSize: subgroups ? (info?.subgroupMinSize ?? 0) : 0 };
 }
 
 /** Problem shape of one matmul dispatch (see kernels/matmul.wgsl) plus the device's MatmulCaps (default: none). */

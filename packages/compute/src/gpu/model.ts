@@ -13,7 +13,7 @@ import type { Gpu } from "./device.ts";
 import { attentionGroups, attentionSpec, embeddingGroups, logsoftmaxGroups, logsoftmaxSpec, matmulCaps, rmsnormGroups, rmsnormSpec, ropeGroups, ropeSpec, swigluGroups, swigluSpec } from "./kernels.ts";
 import { canFuseGlu, encodeGlu, encodeLinear } from "./linear.ts";
 import { canEmbedInBlock, canRunBlocks, canRunHead, encodeBlockPost, encodeBlockPre, encodeHead, type BlockShape } from "./block.ts";
-import { canGenerate, encodeGen, encodeStep, genLayerTable, genSpec, packForGenerate, type DecodePack, type GenLayer } from "./decode.ts";
+import { canGenerate, canStep, encodeGen, encodeStep, genLayerTable, genSpec, packForGenerate, type DecodePack, type GenLayer } from "./decode.ts";
 import { isCpuAdapter } from "./priority.ts";
 import { params, Recorder, type ProfiledDispatch } from "./recorder.ts";
 import { ropeInvFreq, ropeTables } from "./rope.ts";
@@ -680,7 +680,7 @@ export class GpuModel {
   get decodePath(): DecodePath {
     if (!this.blockLayers.some(Boolean)) return "kernels";
     if (this.decode === "gen" && canGenerate(this.gpu, this.weights, this.blockLayers, this.config.headDim)) return "gen";
-    return this.decode === "blocks" ? "blocks" : "step";
+    return this.decode !== "blocks" && canStep(this.gpu, this.weights, this.config.headDim) ? "step" : "blocks";
   }
 
   /** GEN's packed weights and specialisation (packing them on first use), or null where the model does not qualify. */
