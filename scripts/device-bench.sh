@@ -38,7 +38,19 @@ if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1;
   done
 fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" NAS_SHARED="$kit/shared"
-{ nvidia-smi -L 2>&1 || true; echo "node $("$bin/node" --version)"; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} carried libraries used: $(ls "$bin/lib" | tr '\n' ' ')"; } | tee "$out/host.txt" >&2
+# What Vulkan will find, for a run whose engine finds no adapter: the ICD files and what the NVIDIA one lacks.
+icd_report() {
+  ls -l /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1
+  local icd="${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/nvidia_icd.json}" lib path
+  [ -f "$icd" ] || return 0
+  cat "$icd"
+  lib="$(sed -n 's/.*"library_path" *: *"\([^"]*\)".*/\1/p' "$icd")"
+  path="$lib"
+  [ -f "$path" ] || path="$({ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | awk -v n="$lib" '$1 == n {print $NF; exit}')"
+  if [ -n "$path" ]; then ldd "$path" 2>&1 | grep "not found" || echo "$lib ($path): no missing libraries"; else echo "$lib: not found"; fi
+}
+{ nvidia-smi -L 2>&1; icd_report; echo "node $("$bin/node" --version)"
+  echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} carried libraries used: $(ls "$bin/lib" | tr '\n' ' ')"; } 2>&1 | tee "$out/host.txt" >&2
 
 log "engine against the fixtures (Node, in process)"
 timeout 150 "$bin/node" "$kit/bench-check.mjs" >"$out/check.log" 2>&1
