@@ -23,7 +23,6 @@ import type { ProfiledDispatch } from "./gpu/recorder.ts";
 import type { KernelRun } from "./gpu/run-kernel.ts";
 import { FrameReader, encodeFrame, type Response } from "./protocol.ts";
 
-
 export interface EngineOptions {
   /** Node binary that hosts the worker. Default: $NAS_NODE or "node" on PATH. */
   node?: string;
