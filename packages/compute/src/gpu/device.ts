@@ -5,6 +5,7 @@
  */
 import { create, globals } from "webgpu";
 import { PipelineCache } from "./kernels.ts";
+import { PollPacer, pollSleepUs } from "./poll.ts";
 import { idleThreadPolicy, isCpuAdapter, lowerWaitingThreadPriority } from "./priority.ts";
 
 export interface AdapterInfo {
@@ -36,6 +37,8 @@ export class Gpu {
     private readonly adapter: GPUAdapter,
     readonly device: GPUDevice,
     readonly info: AdapterInfo,
+    /** Paces Dawn's polling while the engine waits for the device (poll.ts); Recorder.run waits through it. */
+    readonly pacer: PollPacer,
   ) {
     this.pipelines = new PipelineCache(device);
   }
@@ -87,13 +90,22 @@ export class Gpu {
     // On a CPU adapter the thread that waits for the device must not take cores from it (see priority.ts).
     // NAS_WAIT_NICE (0..19, default 19) sets its nice value there, and unless it is 0 the thread also goes
     // SCHED_IDLE where it can; 0 leaves Dawn's polling at normal priority.
+    // NAS_POLL_SLEEP_US: microseconds the waiting thread sleeps per Dawn tick (poll.ts; default 50 on CPU
+    // adapters, 0 = Dawn's spin elsewhere).
+    let pacer: PollPacer;
+    try {
+      pacer = new PollPacer(pollSleepUs(process.env, isCpuAdapter(info)));
+    } catch (e) {
+      device.destroy();
+      throw new GpuError((e as Error).message);
+    }
     const nice = process.env.NAS_WAIT_NICE ?? "19";
     if (!/^(1?[0-9])$/.test(nice)) throw new GpuError(`NAS_WAIT_NICE must be an integer 0..19, got "${nice}"`);
     if (isCpuAdapter(info) && nice !== "0") {
       lowerWaitingThreadPriority(Number(nice));
       idleThreadPolicy(process.pid); // the main thread: its thread id is the process id
     }
-    return new Gpu(gpu, adapter, device, info);
+    return new Gpu(gpu, adapter, device, info, pacer);
   }
 
   /** Allocate a buffer and account for it (peak device memory is reported as a cost objective). */

@@ -9,6 +9,8 @@
  * with the spin replaced by 0.2 ms sleeps between polls, 58.6 with the spin kept at nice 19. Sleeping also cost
  * stories260K generation (thousands of tiny dispatches) 15-30% tokens/s: while a core spins it never idles, so
  * llvmpipe's threads wake without a VM idle exit. Nice 19 keeps that and yields the cores to compute.
+ * (That generation ran one submission per token; it now runs as one submission, and poll.ts paces the polling
+ * with ~0.1 ms sleeps after a short spin, which the GC cost of the spin made worth it: see there.)
  *
  * Linux nice values are per thread: `os.setPriority` on the process id changes only the main thread, and threads
  * created earlier (llvmpipe's, created with the device) keep theirs. So this runs once the device exists. Elsewhere

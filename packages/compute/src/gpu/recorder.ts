@@ -166,14 +166,15 @@ export class Recorder {
       }
     }
     device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
+    // Every wait on Dawn goes through the pacer (poll.ts): on a CPU adapter Dawn's polling would spin otherwise.
+    const error = await this.gpu.pacer.during(() => device.popErrorScope());
     this.ops = [];
     if (error) throw new Error(`WebGPU validation error: ${error.message}`);
     if (total === 0) {
-      await device.queue.onSubmittedWorkDone();
+      await this.gpu.pacer.during(() => device.queue.onSubmittedWorkDone());
       return [];
     }
-    await this.staging!.mapAsync(GPUMapMode.READ, 0, total);
+    await this.gpu.pacer.during(() => this.staging!.mapAsync(GPUMapMode.READ, 0, total));
     const mapped = this.staging!.getMappedRange(0, total);
     const out: ArrayBuffer[] = [];
     let o = 0;
