@@ -5,16 +5,18 @@
  * tick looks up the global `setImmediate`, hands it a newly created function that runs the instance's event
  * processing, and that function queues the next tick while anything is pending. On a CPU adapter a tick is ~1.3 us,
  * so a 5 ms stories260K forward (B = 1, T = 256) spun ~4,000 ticks and allocated ~0.5 MB of functions and
- * Immediates. Measured in process under Node on the 2-vCPU host (400 forwards): a minor GC every ~8 forwards plus
+ * Immediates. Measured in process under Node on the 2-vCPU host (400 forwards): 31 minor GCs and
  * 14 incremental-marking cycles, 6-7 ms per GC (the waiting thread is SCHED_IDLE, see priority.ts, and V8's GC
  * helper threads took cores from llvmpipe's), and 48-55 of 55-59 GCs fell in the slowest third of the forwards.
  *
  * While `during` runs, the global `setImmediate` queues the first SPIN_TICKS callbacks as before (~40 us: short
  * work is seen as soon as Dawn's spin would see it), then first sleeps `sleepUs` in Atomics.wait (a futex: no CPU,
  * no allocation) before each, so Dawn ticks ~every 0.1 ms instead of every 1.3 us. It is put back when the last
- * pending wait settles. Same process, same host (packages/compute/.scratch-style A/B, 300
- * forwards each): GCs 43-54 -> 18-20, GC time 240-380 ms -> 38-54 ms, B = 1 mean 24-41K -> 38-48K tok/s, 90th
- * percentile forward 9.4-16.7 ms -> 6.8-9.1 ms, 200-token generation and the 4096 x 4096 matmul unchanged or better.
+ * pending wait settles. Measured with bench/prefill.ts in process under Node (its header has the command), 300
+ * forwards, three alternating pairs: GCs 23-43 -> 17, GC time 126-266 ms -> 42-53 ms, CPU per forward 10.5-12.9
+ * -> 9.2-9.8 ms, 90th-percentile forward 9.8-12.0 -> 7.1-8.1 ms, mean 33-42K -> 44-46K tok/s. `bun run
+ * bench:compute` (Bun + worker), three alternating pairs: B = 1 median 40-52K -> 46-52K, B = 16 46-60K -> 67-70K,
+ * generation 3.4K -> 3.5-4.1K tok/s, matmuls within noise.
  * Completion is seen up to one sleep later (Atomics.wait of 50 us sleeps ~120 us with the kernel's timer slack).
  *
  * Only CPU adapters pace by default: there the spinning thread shares the cores that compute. On a GPU the spin
