@@ -119,6 +119,17 @@ interface Scratch {
   argmax: GPUBuffer;
 }
 
+/**
+ * Row m of a tokInfo array [rows, 4] (kernels/attention.wgsl): element by element, since a per-token
+ * `info.set([...])` made a throwaway array per token (20 KB of a B = 1, T = 256 forward's ~140 KB of garbage).
+ */
+function setTokInfo(info: Uint32Array, m: number, kvStart: number, kvEnd: number, pos: number, prefixEnd: number): void {
+  info[4 * m] = kvStart;
+  info[4 * m + 1] = kvEnd;
+  info[4 * m + 2] = pos;
+  info[4 * m + 3] = prefixEnd;
+}
+
 export class GpuModel {
   readonly weights: DeviceWeights;
   private rec: Recorder;
@@ -553,7 +564,7 @@ export class GpuModel {
       const shared = prefix.length - 1;
       for (let t = 0; t < shared; t++, m++) {
         ids[m] = prefix[t];
-        info.set([ps, m + 1, t, ps], m * 4);
+        setTokInfo(info, m, ps, m + 1, t, ps);
       }
       spans.push(
         conts.map((c) => {
@@ -561,7 +572,7 @@ export class GpuModel {
           // Row j feeds (last prefix token ++ c)[j] at position shared + j and predicts c[j].
           for (let j = 0; j < c.length; j++, m++) {
             ids[m] = j === 0 ? prefix[shared] : c[j - 1];
-            info.set([ps, m + 1, shared + j, ps + shared], m * 4);
+            setTokInfo(info, m, ps, m + 1, shared + j, ps + shared);
             scored.push(m);
             targets.push(c[j]);
           }
@@ -600,7 +611,7 @@ export class GpuModel {
       maxLen = Math.max(maxLen, seq.length);
       seq.forEach((id, t) => {
         ids[m] = id;
-        info.set([start, m + 1, t, start], m * 4);
+        setTokInfo(info, m, start, m + 1, t, start);
         if (t + 1 < seq.length) targets[m] = seq[t + 1];
         m++;
       });
@@ -711,7 +722,7 @@ export class GpuModel {
     const s = this.ensureScratch(P);
     const tokens = this.buffer("gen.tokens", total * F);
     const info = new Uint32Array(total * 4);
-    for (let p = 0; p < total; p++) info.set([0, p + 1, p, 0], p * 4); // cache rows [0, p] (prefixEnd = kvStart: no gap)
+    for (let p = 0; p < total; p++) setTokInfo(info, p, 0, p + 1, p, 0); // cache rows [0, p] (prefixEnd = kvStart: no gap)
     const infoBuf = this.buffer("gen.info", total * 4 * F);
     const noTargets = this.buffer("gen.noTargets", total * F);
     const noLogprob = this.buffer("gen.logprob", total * F);
