@@ -3,6 +3,9 @@
  * without the worker process. It exists for hosts that have Node but no Bun, above all a GPU host that the
  * benchmark kit reaches with a Node binary and dawn.node only (scripts/device-kit.sh, bench/compute.ts).
  * Bun cannot host dawn.node (see client.ts), so start() refuses to run under Bun.
+ * What the engine does to its process is then done to this one: on a CPU adapter the main thread goes nice 19 and
+ * SCHED_IDLE (gpu/priority.ts), and while it waits for the device `setImmediate` sleeps ~0.1 ms per call after a
+ * short spin (gpu/poll.ts; NAS_POLL_SLEEP_US=0 turns that off). On a GPU neither happens by default.
  *
  * @example
  * const engine = await LocalEngine.start();
