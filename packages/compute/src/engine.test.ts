@@ -285,9 +285,12 @@ describe("the waiting thread yields the CPU adapter's cores", () => {
     expect(others.filter((t) => policy(pid, t) === 5)).toEqual([]);
   });
 
-  test("a malformed NAS_WAIT_NICE stops the engine from starting, naming the variable", async () => {
-    const saved = process.env.NAS_WAIT_NICE;
-    process.env.NAS_WAIT_NICE = "high";
+  test.each([
+    ["NAS_WAIT_NICE", "high", /NAS_WAIT_NICE must be an integer 0\.\.19, got "high"/],
+    ["NAS_POLL_SLEEP_US", "-5", /NAS_POLL_SLEEP_US must be an integer 0\.\.10000 \(microseconds\), got "-5"/],
+  ] as const)("a malformed %s stops the engine from starting, naming the variable", async (name, bad, message) => {
+    const saved = process.env[name];
+    process.env[name] = bad;
     try {
       // Engine workers of this test process (node .../nas-engine/worker-<hash>.mjs, children of this process).
       const workers = () =>
@@ -301,12 +304,12 @@ describe("the waiting thread yields the CPU adapter's cores", () => {
           }
         }).length;
       const before = workers();
-      await expect(Engine.start()).rejects.toThrow(/NAS_WAIT_NICE must be an integer 0\.\.19, got "high"/);
+      await expect(Engine.start()).rejects.toThrow(message);
       await Bun.sleep(200);
       expect(workers()).toBe(before); // the failed worker was stopped, not left running
     } finally {
-      if (saved === undefined) delete process.env.NAS_WAIT_NICE;
-      else process.env.NAS_WAIT_NICE = saved;
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
     }
   });
 });

@@ -58,6 +58,18 @@ export class Gpu {
           "(bash scripts/setup.sh does this) and make sure libvulkan1 is present.",
       );
     }
+    const a = adapter.info;
+    const isFallbackAdapter = Boolean((a as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+    const cpu = isCpuAdapter({ vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, isFallbackAdapter });
+    // Settings from the environment, read before the device exists so a bad value fails without one.
+    // On a CPU adapter the thread that waits for the device must not take cores from it (see priority.ts).
+    // NAS_WAIT_NICE (0..19, default 19) sets its nice value there, and unless it is 0 the thread also goes
+    // SCHED_IDLE where it can; 0 leaves Dawn's polling at normal priority.
+    const nice = process.env.NAS_WAIT_NICE ?? "19";
+    if (!/^(1?[0-9])$/.test(nice)) throw new GpuError(`NAS_WAIT_NICE must be an integer 0..19, got "${nice}"`);
+    // NAS_POLL_SLEEP_US: microseconds the waiting thread sleeps per Dawn tick (poll.ts; default 50 on CPU
+    // adapters, 0 = Dawn's spin elsewhere).
+    const pacer = new PollPacer(pollSleepUs(process.env, cpu));
     const features = [...adapter.features] as string[];
     const wanted: GPUFeatureName[] = (["timestamp-query", "shader-f16", "subgroups"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
     const device = await adapter.requestDevice({
@@ -72,14 +84,13 @@ export class Gpu {
     device.addEventListener?.("uncapturederror", (e: Event) => {
       process.stderr.write(`[engine] uncaptured WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}\n`);
     });
-    const a = adapter.info;
     const info: AdapterInfo = {
       vendor: a.vendor,
       architecture: a.architecture,
       device: a.device,
       description: a.description,
       backend: "vulkan",
-      isFallbackAdapter: Boolean((a as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      isFallbackAdapter,
       features,
       limits: {
         maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
@@ -87,21 +98,8 @@ export class Gpu {
         maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
       },
     };
-    // On a CPU adapter the thread that waits for the device must not take cores from it (see priority.ts).
-    // NAS_WAIT_NICE (0..19, default 19) sets its nice value there, and unless it is 0 the thread also goes
-    // SCHED_IDLE where it can; 0 leaves Dawn's polling at normal priority.
-    // NAS_POLL_SLEEP_US: microseconds the waiting thread sleeps per Dawn tick (poll.ts; default 50 on CPU
-    // adapters, 0 = Dawn's spin elsewhere).
-    let pacer: PollPacer;
-    try {
-      pacer = new PollPacer(pollSleepUs(process.env, isCpuAdapter(info)));
-    } catch (e) {
-      device.destroy();
-      throw new GpuError((e as Error).message);
-    }
-    const nice = process.env.NAS_WAIT_NICE ?? "19";
-    if (!/^(1?[0-9])$/.test(nice)) throw new GpuError(`NAS_WAIT_NICE must be an integer 0..19, got "${nice}"`);
-    if (isCpuAdapter(info) && nice !== "0") {
+    if (cpu && nice !== "0") {
+      // Once the device exists: nice values are per thread, and llvmpipe's threads must keep theirs.
       lowerWaitingThreadPriority(Number(nice));
       idleThreadPolicy(process.pid); // the main thread: its thread id is the process id
     }
