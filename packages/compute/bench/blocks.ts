@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { defaultModelPath } from "@nas/model";
 import { Engine } from "../src/client.ts";
+import { pseudoText } from "./inputs.ts";
 
 const { values } = parseArgs({
   options: { model: { type: "string" }, B: { type: "string", default: "1" }, T: { type: "string", default: "256" }, runs: { type: "string", default: "40" } },
@@ -20,8 +21,7 @@ const engine = await Engine.start();
 try {
   const path = values.model ?? defaultModelPath();
   const models = { separate_kernels: await engine.load(path, { blocks: false }), default: await engine.load(path), blocks: await engine.load(path, { blocks: true }) };
-  const V = models.default.config.vocabSize;
-  const seqs = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t === 0 ? 1 : 3 + ((t * 31 + b * 17) % (V - 3)))));
+  const seqs = pseudoText(B, T, models.default.config.vocabSize);
   const times = Object.fromEntries(Object.keys(models).map((k) => [k, [] as number[]]));
   for (const m of Object.values(models)) await m.forward(seqs, null, { scores: true }); // pipelines, buffers
   for (let i = 0; i < runs; i++) {

@@ -11,6 +11,7 @@
  * (scripts/device-kit.sh, scripts/device-bench.sh: Node and dawn.node, no Bun), it runs in this process (LocalEngine).
  */
 import { defaultModelPath } from "@nas/model";
+import { pseudoText } from "./inputs.ts";
 import { inProcess, startEngine } from "./start-engine.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -33,8 +34,7 @@ const model = await engine.load(defaultModelPath());
  * one vCPU), so 15 forwards (the first version) gave a median of whichever stretch they fell into.
  */
 async function prefill(B: number, T: number): Promise<{ median: number; range: [number, number] }> {
-  // Deterministic pseudo-text ids (not BOS-only) so attention sees full-length sequences.
-  const seqs = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t === 0 ? 1 : 3 + ((t * 31 + b * 17) % 500))));
+  const seqs = pseudoText(B, T, model.config.vocabSize);
   const forward = async () => {
     const t0 = performance.now();
     await model.forward(seqs, null, { scores: true });

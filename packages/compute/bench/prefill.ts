@@ -12,6 +12,7 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { defaultModelPath } from "@nas/model";
+import { pseudoText } from "./inputs.ts";
 import { inProcess, startEngine } from "./start-engine.ts";
 
 const { values } = parseArgs({ options: { B: { type: "string", default: "1" }, T: { type: "string", default: "256" }, n: { type: "string", default: "300" } } });
@@ -23,7 +24,7 @@ const engine = await startEngine();
 try {
   const model = await engine.load(defaultModelPath());
   if (T > model.config.maxPositions) throw new Error(`--T ${T} is above the model's ${model.config.maxPositions} positions`);
-  const seqs = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t === 0 ? 1 : 3 + ((t * 31 + b * 17) % 500))));
+  const seqs = pseudoText(B, T, model.config.vocabSize);
   for (let i = 0; i < 20; i++) await model.forward(seqs, null, { scores: true }); // pipelines, buffers, JIT
   let gcs = 0, gcMs = 0;
   const observer = inProcess ? new PerformanceObserver((list) => list.getEntries().forEach((e) => (gcs++, (gcMs += e.duration)))) : null;

@@ -6,14 +6,14 @@
 import { parseArgs } from "node:util";
 import { defaultModelPath } from "@nas/model";
 import { Engine } from "../src/client.ts";
+import { pseudoText } from "./inputs.ts";
 
 const { values } = parseArgs({ options: { model: { type: "string" }, B: { type: "string", default: "1" }, T: { type: "string", default: "256" } } });
 const B = Number(values.B), T = Number(values.T);
 const engine = await Engine.start();
 try {
   const model = await engine.load(values.model ?? defaultModelPath());
-  const V = model.config.vocabSize;
-  const seqs = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t === 0 ? 1 : 3 + ((t * 31 + b * 17) % (V - 3)))));
+  const seqs = pseudoText(B, T, model.config.vocabSize);
   await model.forward(seqs, null, { scores: true }); // warm-up: pipelines, buffers
   const t0 = performance.now();
   await model.forward(seqs, null, { scores: true });
